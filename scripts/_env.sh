@@ -1,0 +1,34 @@
+# Sourced by the scripts in this folder: make .venv with the project and the
+# given extras installed, on a fresh Debian machine as much as on a dev box.
+# Usage: ensure_venv EXTRAS   (e.g. ensure_venv dev)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+_apt_install() {
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        if [ -z "${_APT_UPDATED:-}" ]; then apt-get update -qq; _APT_UPDATED=1; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "missing: $* (install it with your package manager, then rerun)" >&2
+        exit 1
+    fi
+}
+
+ensure_venv() {
+    local extras=$1
+    command -v python3 >/dev/null || _apt_install python3 python3-venv
+    if [ ! -x .venv/bin/python ]; then
+        rm -rf .venv
+        if ! python3 -m venv .venv >/dev/null 2>&1; then
+            rm -rf .venv
+            _apt_install python3-venv
+            python3 -m venv .venv
+        fi
+    fi
+    local stamp=".venv/.installed-$extras-$(cat pyproject.toml | cksum | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ]; then
+        .venv/bin/python -m pip install -q --upgrade pip
+        .venv/bin/python -m pip install -q -e ".[$extras]"
+        touch "$stamp"
+    fi
+}

@@ -1,0 +1,36 @@
+"""Exceptions raised by the package.
+
+Every error derives from :class:`CacheError` and also from the built-in that
+describes it, so ``except ValueError`` keeps working for callers who do not
+know this package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CacheError",
+    "CacheTypeError",
+    "CacheValueError",
+    "InvalidKeyError",
+    "InvalidTimeoutError",
+]
+
+
+class CacheError(Exception):
+    """Root of every error raised by the package."""
+
+
+class CacheTypeError(CacheError, TypeError):
+    """An argument or a stored value has the wrong type for the call."""
+
+
+class CacheValueError(CacheError, ValueError):
+    """An argument has the right type but an unusable value."""
+
+
+class InvalidKeyError(CacheValueError):
+    """A key is not acceptable (empty, too long)."""
+
+
+class InvalidTimeoutError(CacheValueError):
+    """A timeout is not a usable number of seconds."""
