@@ -1,0 +1,1 @@
+"""Benchmarks of the engines against peer libraries; run ``python -m benchmarks``."""
