@@ -13,6 +13,8 @@ __all__ = [
     "CacheValueError",
     "InvalidKeyError",
     "InvalidTimeoutError",
+    "UnknownContentTypeError",
+    "UnknownWarmingTaskError",
 ]
 
 
@@ -34,3 +36,11 @@ class InvalidKeyError(CacheValueError):
 
 class InvalidTimeoutError(CacheValueError):
     """A timeout is not a usable number of seconds."""
+
+
+class UnknownContentTypeError(CacheError, LookupError):
+    """A content type has no registered policy."""
+
+
+class UnknownWarmingTaskError(CacheError, LookupError):
+    """A key has no registered warming task."""

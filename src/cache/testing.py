@@ -145,6 +145,14 @@ class BackendContract:
         advance(1.5)
         assert backend.delete("e") is False
 
+    def test_delete_if_equals(self, backend: CacheBackend) -> None:
+        assert backend.delete_if_equals("lock", "me") is False
+        backend.set("lock", "token-a", timeout=30)
+        assert backend.delete_if_equals("lock", "token-b") is False
+        assert backend.get("lock") == "token-a"
+        assert backend.delete_if_equals("lock", "token-a") is True
+        assert backend.get("lock", MISSING) is MISSING
+
     def test_touch(self, backend: CacheBackend, advance: Callable[[float], None]) -> None:
         assert backend.touch("absent", 10) is False
         backend.set("k", 1, timeout=1)
@@ -235,6 +243,7 @@ class BackendContract:
             lambda: backend.set(key, 1),
             lambda: backend.add(key, 1),
             lambda: backend.delete(key),
+            lambda: backend.delete_if_equals(key, "safe"),
             lambda: backend.touch(key, 5),
             lambda: backend.incr(key),
             lambda: backend.get_many(["keep", key]),
@@ -322,6 +331,7 @@ class BackendContract:
         assert await backend.aindex_add("ix", {"m:3": 3.0}) == 1
         assert await backend.aindex_remove("ix", ["m:3"]) == 1
         assert await backend.aindex_len("ix") == 0
+        assert await backend.adelete_if_equals("k", "other") is False
         assert await backend.adelete("k") is True
         assert await backend.acleanup_expired() == 0
         await backend.aclear()

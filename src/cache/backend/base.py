@@ -58,6 +58,14 @@ class CacheBackend(abc.ABC):
         """Remove ``key``; return True if a live value was removed."""
 
     @abc.abstractmethod
+    def delete_if_equals(self, key: str, expected: Any) -> bool:
+        """Remove ``key`` only if it holds ``expected``; return True if removed.
+
+        Atomic: the release half of a lock taken with ``add`` and a token, so
+        that only the owner's token releases it.
+        """
+
+    @abc.abstractmethod
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give a live ``key`` a new timeout; return True if the key exists."""
 
@@ -195,6 +203,10 @@ class CacheBackend(abc.ABC):
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
         return self.delete(key)
+
+    async def adelete_if_equals(self, key: str, expected: Any) -> bool:
+        """Async :meth:`delete_if_equals`."""
+        return self.delete_if_equals(key, expected)
 
     async def atouch(self, key: str, timeout: Timeout = None) -> bool:
         """Async :meth:`touch`."""

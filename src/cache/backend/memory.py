@@ -227,6 +227,18 @@ class InMemoryCache(CacheBackend):
             self._remove(entry)
             return not self._expired(entry, self._clock())
 
+    def delete_if_equals(self, key: str, expected: Any) -> bool:
+        """Remove ``key`` only if its live value equals ``expected``."""
+        key = check_key(key)
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or self._expired(entry, self._clock()):
+                return False
+            if entry[_VALUE] != expected:
+                return False
+            self._remove(entry)
+            return True
+
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give a live ``key`` a new timeout (0 or less removes it); return True if it existed."""
         key = check_key(key)

@@ -1,0 +1,124 @@
+"""CacheInvalidator: invalidate registered keys by regex pattern or by prefix.
+
+The registry of keys is an ordered key index in the backend, so every process
+sharing the backend sees the same registry. Prefix invalidation reads a range
+of that index (O(log n + matches)); pattern invalidation must test every
+registered key (O(n)).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+
+from cache._clock import Clock
+from cache.backend._keys import check_key, reserved_key
+from cache.backend.base import CacheBackend
+from cache.errors import CacheTypeError, CacheValueError
+
+__all__ = ["DEFAULT_MAX_KEYS", "CacheInvalidator"]
+
+#: Registered keys kept at most; past it the oldest registrations are dropped.
+DEFAULT_MAX_KEYS = 1_000_000
+_BATCH = 1_000
+
+
+def _compile(pattern: object) -> re.Pattern[str]:
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if not isinstance(pattern, str):
+        raise CacheTypeError(f"pattern must be a str or re.Pattern, got {type(pattern).__name__}")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise CacheValueError(
+            f"pattern {pattern!r} is not a valid regular expression: {exc}"
+        ) from exc
+
+
+class CacheInvalidator:
+    """A registry of keys that can be invalidated by pattern or prefix.
+
+    Args:
+        cache: The backend holding both the entries and the registry.
+        max_keys: Cap on registered keys (default 1,000,000); registering past
+            it drops the oldest registrations, so the registry cannot grow
+            without limit.
+        registry: Name of the registry, for several independent ones.
+        clock: Wall-clock seconds (registration times are shared between processes).
+    """
+
+    def __init__(
+        self,
+        cache: CacheBackend,
+        *,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        registry: str = "default",
+        clock: Clock = time.time,
+    ) -> None:
+        if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
+            raise CacheValueError(f"max_keys must be a positive int, got {max_keys!r}")
+        self.cache = cache
+        self.max_keys = max_keys
+        self.index = reserved_key("registry", check_key(registry, "registry"))
+        self._clock = clock
+
+    def register_key(self, key: str) -> None:
+        """Record ``key`` (and the time) so that pattern and prefix invalidation find it."""
+        self.register_keys([key])
+
+    def register_keys(self, keys: Iterable[str]) -> None:
+        """Record several keys at once."""
+        now = self._clock()
+        members = {check_key(k): now for k in keys}
+        self.cache.index_add(self.index, members)
+        self.cache.index_trim(self.index, self.max_keys)
+
+    def registered_count(self) -> int:
+        """Return how many keys are registered."""
+        return self.cache.index_len(self.index)
+
+    def registered_keys(self, prefix: str = "") -> list[str]:
+        """Return the registered keys starting with ``prefix``, in order."""
+        return self.cache.index_prefix(self.index, prefix)
+
+    def _drop(self, keys: list[str]) -> None:
+        self.cache.delete_many(keys)
+        self.cache.index_remove(self.index, keys)
+
+    def invalidate_pattern(self, pattern: str | re.Pattern[str]) -> int:
+        """Delete every registered key matching ``pattern`` (``re.search``); return how many.
+
+        Raises ``ValueError`` for an invalid regex before anything is deleted.
+        Matching keys leave the registry whether or not they were cached.
+        """
+        regex = _compile(pattern)
+        matches = [k for k in self.cache.index_iter(self.index, _BATCH) if regex.search(k)]
+        for start in range(0, len(matches), _BATCH):
+            self._drop(matches[start : start + _BATCH])
+        return len(matches)
+
+    def invalidate_prefix(self, prefix: str) -> int:
+        """Delete every registered key starting with ``prefix``; return how many."""
+        if not isinstance(prefix, str):
+            raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
+        total = 0
+        while batch := self.cache.index_prefix(self.index, prefix, _BATCH):
+            self._drop(batch)
+            total += len(batch)
+        return total
+
+    def cleanup_old_keys(self, max_age_hours: float = 24) -> int:
+        """Drop registrations older than ``max_age_hours``; return how many.
+
+        The cached entries themselves are left alone: they expire on their own.
+        """
+        if isinstance(max_age_hours, bool) or not isinstance(max_age_hours, (int, float)):
+            raise CacheTypeError(
+                f"max_age_hours must be a number, got {type(max_age_hours).__name__}"
+            )
+        if max_age_hours < 0:
+            raise CacheValueError(f"max_age_hours must be 0 or more, got {max_age_hours}")
+        cutoff = self._clock() - max_age_hours * 3600
+        return self.cache.index_remove_below(self.index, cutoff)

@@ -1,0 +1,265 @@
+"""CachePolicy and ContentTypeCacheManager: caching rules per kind of content."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from cache._clock import Clock
+from cache.advanced._envelope import Envelope
+from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
+from cache.advanced.swr import StaleWhileRevalidateCache
+from cache.advanced.tags import CacheTag, check_tags
+from cache.backend._keys import check_key
+from cache.backend.base import CacheBackend
+from cache.errors import CacheTypeError, CacheValueError, UnknownContentTypeError
+
+__all__ = ["CachePolicy", "ContentTypeCacheManager"]
+
+
+def _duration(value: object, name: str, allow_zero: bool) -> float:
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CacheTypeError(
+            f"{name} must be a number of seconds or a timedelta, got {type(value).__name__}"
+        )
+    if math.isnan(value) or math.isinf(value) or value < 0 or (value == 0 and not allow_zero):
+        need = "0 or more" if allow_zero else "positive"
+        raise CacheValueError(f"{name} must be a {need} finite number of seconds, got {value!r}")
+    return float(value)
+
+
+def _seconds_text(seconds: float) -> str:
+    return str(int(seconds)) if seconds == int(seconds) else str(math.ceil(seconds))
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """How one kind of content is cached; validated on construction, immutable.
+
+    Args:
+        timeout: Seconds the content is fresh.
+        tags: Tags every entry of this kind carries (invalidate with ``CacheTag``).
+        vary_on: Request header names whose values are part of the key
+            (case-insensitive), as HTTP ``Vary``.
+        stale_while_revalidate: Seconds past ``timeout`` a stale copy may be
+            served while it is refreshed.
+        cache_control: The HTTP ``Cache-Control`` header; derived from the
+            other fields when omitted, e.g. ``public, max-age=600,
+            stale-while-revalidate=60``.
+    """
+
+    timeout: float
+    tags: AbstractSet[str] = frozenset()
+    vary_on: Sequence[str] = ()
+    stale_while_revalidate: float = 0
+    cache_control: str | None = None
+
+    def __post_init__(self) -> None:
+        timeout = _duration(self.timeout, "timeout", allow_zero=False)
+        swr = _duration(self.stale_while_revalidate, "stale_while_revalidate", allow_zero=True)
+        tags = check_tags(self.tags)
+        if isinstance(self.vary_on, str) or not isinstance(self.vary_on, Iterable):
+            raise CacheTypeError(
+                f"vary_on must be a list of header names, e.g. ['Accept-Language'], "
+                f"got {self.vary_on!r:.60}"
+            )
+        vary = tuple(self.vary_on)
+        for name in vary:
+            if not isinstance(name, str) or not name.strip() or ":" in name:
+                raise CacheValueError(f"vary_on holds {name!r}, which is not a header name")
+        control = self.cache_control
+        if control is None:
+            control = f"public, max-age={_seconds_text(timeout)}"
+            if swr:
+                control += f", stale-while-revalidate={_seconds_text(swr)}"
+        elif not isinstance(control, str) or not control.strip():
+            raise CacheTypeError(f"cache_control must be a non-empty str, got {control!r}")
+        object.__setattr__(self, "timeout", timeout)
+        object.__setattr__(self, "stale_while_revalidate", swr)
+        object.__setattr__(self, "tags", tags)
+        object.__setattr__(self, "vary_on", vary)
+        object.__setattr__(self, "cache_control", control)
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str:
+    if not headers:
+        return ""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return " ".join(str(value).split())  # whitespace-normalised
+    return ""
+
+
+class ContentTypeCacheManager:
+    """Caches content under per-content-type policies.
+
+    Entries record the versions of their tags (the policy's plus
+    ``extra_tags``), so ``CacheTag(cache).invalidate_tag(tag)`` on the same
+    backend makes them miss even though readers never name the tags.
+    """
+
+    def __init__(
+        self,
+        cache: CacheBackend,
+        *,
+        tag_manager: CacheTag | None = None,
+        stats: StatsRecorder = NULL_RECORDER,
+        clock: Clock = time.time,
+    ) -> None:
+        self.cache = cache
+        self.tags = tag_manager or CacheTag(cache)
+        self.stats = stats
+        self._clock = clock
+        self._policies: dict[str, CachePolicy] = {}
+        self._swr: StaleWhileRevalidateCache | None = None
+
+    @property
+    def policies(self) -> Mapping[str, CachePolicy]:
+        """The registered policies by content type (read-only)."""
+        return MappingProxyType(self._policies)
+
+    def register_policy(self, name: str, policy: CachePolicy) -> None:
+        """Register (or replace) the policy of content type ``name``."""
+        name = check_key(name, "name")
+        if not isinstance(policy, CachePolicy):
+            raise CacheTypeError(f"policy must be a CachePolicy, got {type(policy).__name__}")
+        self._policies[name] = policy
+
+    def get_policy(self, content_type: str) -> CachePolicy:
+        """Return the policy of ``content_type`` or raise ``UnknownContentTypeError``."""
+        try:
+            return self._policies[content_type]
+        except (KeyError, TypeError):
+            known = ", ".join(sorted(self._policies)) or "none yet"
+            raise UnknownContentTypeError(
+                f"no policy for content type {content_type!r}; registered: {known}. "
+                f"Call register_policy({content_type!r}, CachePolicy(...)) first"
+            ) from None
+
+    def cache_key(
+        self, content_type: str, content_id: str | int, headers: Mapping[str, str] | None = None
+    ) -> str:
+        """Return the key of a piece of content, including its ``vary_on`` header values."""
+        policy = self.get_policy(content_type)
+        if isinstance(content_id, bool) or not isinstance(content_id, (str, int)):
+            raise CacheTypeError(
+                f"content_id must be a str or int, got {type(content_id).__name__}"
+            )
+        key = f"content:{content_type}:{content_id}"
+        if policy.vary_on:
+            varied = "\n".join(
+                f"{name.lower()}:{_header(headers, name)}"
+                for name in sorted(policy.vary_on, key=str.lower)
+            )
+            key += ":vary=" + hashlib.sha256(varied.encode()).hexdigest()[:16]
+        return check_key(key, "content_id")
+
+    def _all_tags(self, policy: CachePolicy, extra_tags: Iterable[str] | None) -> frozenset[str]:
+        extra = check_tags(extra_tags, "extra_tags") if extra_tags is not None else frozenset()
+        return frozenset(policy.tags) | extra
+
+    def cache_content(
+        self,
+        content_type: str,
+        content_id: str | int,
+        content: Any,
+        extra_tags: Iterable[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store ``content`` under its policy; return the cache key."""
+        policy = self.get_policy(content_type)
+        key = self.cache_key(content_type, content_id, headers)
+        versions = self.tags.get_versions(self._all_tags(policy, extra_tags))
+        now = self._clock()
+        fresh = now + policy.timeout
+        env = Envelope(content, fresh, fresh + policy.stale_while_revalidate, versions)
+        self.cache.set(key, env.dump(), policy.timeout + policy.stale_while_revalidate)
+        self.stats.record_set()
+        return key
+
+    def get_cached_content(
+        self, content_type: str, content_id: str | int, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """Return the fresh cached content, or None (missing, stale, or its tags invalidated)."""
+        started = time.perf_counter()
+        key = self.cache_key(content_type, content_id, headers)
+        env = Envelope.load(self.cache.get(key))
+        if env is not None and env.is_fresh(self._clock()) and self.tags.versions_match(env.tags):
+            self.stats.record_hit(time.perf_counter() - started)
+            return env.value
+        self.stats.record_miss(time.perf_counter() - started)
+        return None
+
+    def invalidate_content(
+        self, content_type: str, content_id: str | int, headers: Mapping[str, str] | None = None
+    ) -> bool:
+        """Remove one piece of content (one ``vary_on`` variant); return True if it was cached."""
+        removed = self.cache.delete(self.cache_key(content_type, content_id, headers))
+        if removed:
+            self.stats.record_delete()
+        return removed
+
+    @property
+    def swr(self) -> StaleWhileRevalidateCache:
+        """The stale-while-revalidate reader behind :meth:`get_or_generate`."""
+        if self._swr is None:
+            self._swr = StaleWhileRevalidateCache(
+                self.cache, tag_manager=self.tags, stats=self.stats, clock=self._clock
+            )
+        return self._swr
+
+    def get_or_generate(
+        self,
+        content_type: str,
+        content_id: str | int,
+        generator: Callable[[], Any],
+        *,
+        extra_tags: Iterable[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Any, bool]:
+        """Return ``(content, is_stale)``: cached, stale-and-refreshing, or generated now.
+
+        Stale content is served only within the policy's ``stale_while_revalidate``.
+        """
+        policy = self.get_policy(content_type)
+        return self.swr.get_with_swr(
+            self.cache_key(content_type, content_id, headers),
+            generator,
+            policy.timeout,
+            policy.stale_while_revalidate,
+            tags=self._all_tags(policy, extra_tags),
+        )
+
+    async def aget_or_generate(
+        self,
+        content_type: str,
+        content_id: str | int,
+        generator: Callable[[], Any],
+        *,
+        extra_tags: Iterable[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Any, bool]:
+        """Async :meth:`get_or_generate`; ``generator`` may be async."""
+        policy = self.get_policy(content_type)
+        return await self.swr.aget_with_swr(
+            self.cache_key(content_type, content_id, headers),
+            generator,
+            policy.timeout,
+            policy.stale_while_revalidate,
+            tags=self._all_tags(policy, extra_tags),
+        )
+
+    def close(self) -> None:
+        """Stop the background refresh workers, if any were started."""
+        if self._swr is not None:
+            self._swr.close()

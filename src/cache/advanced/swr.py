@@ -1,0 +1,363 @@
+"""StaleWhileRevalidateCache: serve stale values at once while one refresh runs.
+
+An entry is fresh for ``timeout`` seconds, then served stale for
+``stale_timeout`` more while exactly one background refresh runs per key (a
+lock in the backend, so one across processes too); past both it is
+regenerated in the caller. Concurrent callers of a missing key share one
+generator run, and its exception if it fails. A failed refresh keeps the stale
+value, is logged and counted as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from cache._clock import Clock
+from cache.advanced._envelope import Envelope
+from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
+from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
+from cache.advanced.tags import CacheTag, check_tags
+from cache.backend._keys import check_key, reserved_key
+from cache.backend.base import CacheBackend
+from cache.errors import CacheTypeError, CacheValueError
+
+__all__ = ["StaleWhileRevalidateCache"]
+
+log = logging.getLogger(__name__)
+
+
+def _seconds(value: object, name: str, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CacheTypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if math.isnan(value) or value < 0 or (positive and value == 0):
+        raise CacheValueError(
+            f"{name} must be {'positive' if positive else '0 or more'}, got {value!r}"
+        )
+    return float(value)
+
+
+class StaleWhileRevalidateCache:
+    """Stale-while-revalidate reads over any backend.
+
+    Args:
+        cache: The backend.
+        tag_manager: Checks tag versions of entries written with ``tags=``;
+            defaults to a ``CacheTag`` over ``cache``.
+        stats: Where hits, misses, stale serves and refresh errors are recorded.
+        clock: Wall-clock seconds (deadlines are shared between processes).
+        lock_timeout: Seconds a refresh lock lives if its holder dies.
+        early_refresh_beta: If above 0, refresh a fresh entry early with the
+            probability of XFetch (Vattani et al., VLDB 2015): entries whose
+            generator is slow start refreshing sooner. 1.0 is the usual value.
+        max_workers: Threads running background refreshes of plain generators.
+    """
+
+    def __init__(
+        self,
+        cache: CacheBackend,
+        *,
+        tag_manager: CacheTag | None = None,
+        stats: StatsRecorder = NULL_RECORDER,
+        clock: Clock = time.time,
+        lock_timeout: float = 30.0,
+        early_refresh_beta: float = 0.0,
+        max_workers: int = 4,
+    ) -> None:
+        self.cache = cache
+        self.tags = tag_manager or CacheTag(cache)
+        self.stats = stats
+        self._clock = clock
+        self.lock_timeout = _seconds(lock_timeout, "lock_timeout", positive=True)
+        self.early_refresh_beta = _seconds(early_refresh_beta, "early_refresh_beta", False)
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="cache-swr")
+        self._flight = SingleFlight()
+        self._aflight = AsyncSingleFlight()
+        self._refreshing: set[str] = set()
+        self._refreshing_lock = threading.Lock()
+        self._futures: set[Future[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- shared helpers -------------------------------------------------------
+
+    @staticmethod
+    def _check(
+        key: str, generator: object, timeout: float, stale_timeout: float, tags: object
+    ) -> tuple[str, float, float, frozenset[str]]:
+        key = check_key(key)
+        if not callable(generator):
+            raise CacheTypeError(f"generator must be callable, got {type(generator).__name__}")
+        return (
+            key,
+            _seconds(timeout, "timeout", positive=True),
+            _seconds(stale_timeout, "stale_timeout", positive=False),
+            check_tags(tags) if tags is not None else frozenset(),
+        )
+
+    def _envelope(self, raw: Any) -> Envelope | None:
+        env = Envelope.load(raw)
+        if env is None or not self.tags.versions_match(env.tags):
+            return None
+        return env
+
+    def _should_refresh_early(self, env: Envelope, now: float) -> bool:
+        beta = self.early_refresh_beta
+        if beta <= 0 or env.duration <= 0:
+            return False
+        # XFetch: refresh when now - duration * beta * ln(U) passes the deadline.
+        return now - env.duration * beta * math.log(1.0 - random.random()) >= env.fresh_until
+
+    def _lock_key(self, key: str) -> str:
+        return reserved_key("swr", key)
+
+    def _claim(self, key: str) -> str | None:
+        """Claim the refresh of ``key`` in this process and in the backend; return a token."""
+        with self._refreshing_lock:
+            if key in self._refreshing:
+                return None
+            self._refreshing.add(key)
+        token = uuid.uuid4().hex
+        if self.cache.add(self._lock_key(key), token, self.lock_timeout):
+            return token
+        with self._refreshing_lock:
+            self._refreshing.discard(key)
+        return None
+
+    def _release(self, key: str, token: str) -> None:
+        self.cache.delete_if_equals(self._lock_key(key), token)
+        with self._refreshing_lock:
+            self._refreshing.discard(key)
+
+    def _store(
+        self,
+        key: str,
+        value: Any,
+        versions: dict[str, str],
+        started: float,
+        timeout: float,
+        stale_timeout: float,
+    ) -> None:
+        now = self._clock()
+        env = Envelope(value, now + timeout, now + timeout + stale_timeout, versions, now - started)
+        self.cache.set(key, env.dump(), timeout + stale_timeout)
+
+    # -- sync -----------------------------------------------------------------
+
+    def get_with_swr(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float = 0,
+        *,
+        tags: Iterable[str] | None = None,
+    ) -> tuple[Any, bool]:
+        """Return ``(value, is_stale)``, refreshing in the background when stale.
+
+        ``tags``: the entry is invalidated by ``CacheTag.invalidate_tag`` of any of them.
+        """
+        key, timeout, stale_timeout, names = self._check(
+            key, generator, timeout, stale_timeout, tags
+        )
+        started = time.perf_counter()
+        now = self._clock()
+        env = self._envelope(self.cache.get(key))
+        if env is not None and env.is_fresh(now):
+            if self._should_refresh_early(env, now):
+                self._refresh_in_background(key, generator, timeout, stale_timeout, names)
+            self.stats.record_hit(time.perf_counter() - started)
+            return env.value, False
+        if env is not None and env.is_servable(now):
+            self._refresh_in_background(key, generator, timeout, stale_timeout, names)
+            self.stats.record_stale()
+            self.stats.record_hit(time.perf_counter() - started)
+            return env.value, True
+        value = self._flight.do(
+            key, lambda: self._generate(key, generator, timeout, stale_timeout, names)
+        )
+        self.stats.record_miss(time.perf_counter() - started)
+        return value, False
+
+    def _generate(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float,
+        tags: frozenset[str],
+    ) -> Any:
+        # Versions are read before generating: an invalidation that lands while
+        # the generator runs leaves the new entry already outdated, as it should.
+        versions = self.tags.get_versions(tags) if tags else {}
+        started = self._clock()
+        value = generator()
+        if inspect.isawaitable(value):
+            raise CacheTypeError(
+                "generator returned an awaitable: use aget_with_swr for async generators"
+            )
+        self._store(key, value, versions, started, timeout, stale_timeout)
+        return value
+
+    def _refresh_in_background(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float,
+        tags: frozenset[str],
+    ) -> None:
+        token = self._claim(key)
+        if token is None:
+            return
+
+        def refresh() -> None:
+            try:
+                self._generate(key, generator, timeout, stale_timeout, tags)
+            except Exception:
+                log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
+                self.stats.record_error()
+            finally:
+                self._release(key, token)
+
+        future = self._executor.submit(refresh)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+
+    def refresh(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float = 0,
+        *,
+        tags: Iterable[str] | None = None,
+    ) -> Any:
+        """Regenerate ``key`` now, in the caller, and return the new value."""
+        key, timeout, stale_timeout, names = self._check(
+            key, generator, timeout, stale_timeout, tags
+        )
+        return self._generate(key, generator, timeout, stale_timeout, names)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background refreshes started so far have finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for future in list(self._futures):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            future.exception(remaining)
+
+    def close(self) -> None:
+        """Wait for running refreshes and stop the worker threads."""
+        self._executor.shutdown(wait=True)
+
+    # -- async ----------------------------------------------------------------
+
+    async def _aenvelope(self, raw: Any) -> Envelope | None:
+        env = Envelope.load(raw)
+        if env is None or not await self.tags.aversions_match(env.tags):
+            return None
+        return env
+
+    async def aget_with_swr(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float = 0,
+        *,
+        tags: Iterable[str] | None = None,
+    ) -> tuple[Any, bool]:
+        """Async :meth:`get_with_swr`; ``generator`` may be async or plain (run in a thread)."""
+        key, timeout, stale_timeout, names = self._check(
+            key, generator, timeout, stale_timeout, tags
+        )
+        started = time.perf_counter()
+        now = self._clock()
+        env = await self._aenvelope(await self.cache.aget(key))
+        if env is not None and env.is_fresh(now):
+            if self._should_refresh_early(env, now):
+                await self._arefresh_in_background(key, generator, timeout, stale_timeout, names)
+            self.stats.record_hit(time.perf_counter() - started)
+            return env.value, False
+        if env is not None and env.is_servable(now):
+            await self._arefresh_in_background(key, generator, timeout, stale_timeout, names)
+            self.stats.record_stale()
+            self.stats.record_hit(time.perf_counter() - started)
+            return env.value, True
+        value = await self._aflight.do(
+            key, lambda: self._agenerate(key, generator, timeout, stale_timeout, names)
+        )
+        self.stats.record_miss(time.perf_counter() - started)
+        return value, False
+
+    async def _agenerate(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float,
+        tags: frozenset[str],
+    ) -> Any:
+        versions = await self.tags.aget_versions(tags) if tags else {}
+        started = self._clock()
+        if inspect.iscoroutinefunction(generator):
+            value = await generator()
+        else:
+            value = await asyncio.to_thread(generator)
+            if inspect.isawaitable(value):
+                value = await value
+        env = Envelope(
+            value,
+            self._clock() + timeout,
+            self._clock() + timeout + stale_timeout,
+            versions,
+            self._clock() - started,
+        )
+        await self.cache.aset(key, env.dump(), timeout + stale_timeout)
+        return value
+
+    async def _arefresh_in_background(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float,
+        tags: frozenset[str],
+    ) -> None:
+        with self._refreshing_lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+        token = uuid.uuid4().hex
+        if not await self.cache.aadd(self._lock_key(key), token, self.lock_timeout):
+            with self._refreshing_lock:
+                self._refreshing.discard(key)
+            return
+
+        async def refresh() -> None:
+            try:
+                await self._agenerate(key, generator, timeout, stale_timeout, tags)
+            except Exception:
+                log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
+                self.stats.record_error()
+            finally:
+                await self.cache.adelete_if_equals(self._lock_key(key), token)
+                with self._refreshing_lock:
+                    self._refreshing.discard(key)
+
+        task = asyncio.get_running_loop().create_task(refresh())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def await_refreshes(self) -> None:
+        """Wait for the background refreshes started from this event loop."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,142 @@
+"""CacheTag: invalidate every entry of a tag at once, in O(1) per tag.
+
+Each tag has a version stored in the backend under a reserved key. A tagged
+key embeds a digest of its tags' current versions, so bumping a version makes
+every key written under the old one unreachable: nothing is scanned or
+deleted. Versions are random, never counters: a version lost to eviction
+comes back as a new random value, so an invalidated entry can never match
+again. Unreachable entries are reclaimed by their own timeout or by eviction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from collections.abc import Iterable, Mapping
+
+from cache._types import Timeout
+from cache.backend._keys import check_key, reserved_key
+from cache.backend.base import CacheBackend
+from cache.errors import CacheTypeError
+
+__all__ = ["CacheTag", "check_tags"]
+
+
+def check_tags(tags: object, name: str = "tags") -> frozenset[str]:
+    """Return ``tags`` as a frozenset of valid tag names, or raise naming ``name``."""
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
+        raise CacheTypeError(
+            f"{name} must be a collection of tag names, e.g. {{'posts'}}, "
+            f"got {type(tags).__name__} {tags!r:.60}"
+        )
+    return frozenset(check_key(tag, "tag") for tag in tags)
+
+
+def _new_version() -> str:
+    return secrets.token_hex(8)
+
+
+class CacheTag:
+    """Tag versions kept in ``cache``; every ``CacheTag`` over one backend agrees.
+
+    Args:
+        cache: The backend holding the versions (and, usually, the entries).
+        version_timeout: How long a version lives; the default, ``math.inf``,
+            keeps it until the engine evicts it. A lost version only
+            invalidates the tag's entries early, never revives old ones.
+    """
+
+    def __init__(self, cache: CacheBackend, *, version_timeout: Timeout = math.inf) -> None:
+        self.cache = cache
+        self.version_timeout = version_timeout
+
+    @staticmethod
+    def version_key(tag: str) -> str:
+        """Return the reserved key holding ``tag``'s version."""
+        return reserved_key("tag", tag)
+
+    def get_versions(self, tags: Iterable[str]) -> dict[str, str]:
+        """Return the current version of each tag, creating missing ones (one batched read)."""
+        names = check_tags(tags)
+        keys = {self.version_key(tag): tag for tag in names}
+        found = self.cache.get_many(keys)
+        versions = {keys[k]: v for k, v in found.items()}
+        for key, tag in keys.items():
+            if tag not in versions:
+                fresh = _new_version()
+                if self.cache.add(key, fresh, self.version_timeout):
+                    versions[tag] = fresh
+                else:  # another writer created it first: use theirs
+                    versions[tag] = self.cache.get(key) or fresh
+        return versions
+
+    async def aget_versions(self, tags: Iterable[str]) -> dict[str, str]:
+        """Async :meth:`get_versions`."""
+        names = check_tags(tags)
+        keys = {self.version_key(tag): tag for tag in names}
+        found = await self.cache.aget_many(keys)
+        versions = {keys[k]: v for k, v in found.items()}
+        for key, tag in keys.items():
+            if tag not in versions:
+                fresh = _new_version()
+                if await self.cache.aadd(key, fresh, self.version_timeout):
+                    versions[tag] = fresh
+                else:
+                    versions[tag] = await self.cache.aget(key) or fresh
+        return versions
+
+    @staticmethod
+    def _tagged(key: str, versions: Mapping[str, str]) -> str:
+        if not versions:
+            return key
+        joined = "\0".join(f"{tag}={versions[tag]}" for tag in sorted(versions))
+        return f"{key}:tags={hashlib.sha256(joined.encode()).hexdigest()[:16]}"
+
+    def tag_cache_key(self, key: str, tags: Iterable[str]) -> str:
+        """Return ``key`` versioned by the current versions of ``tags`` (order irrelevant)."""
+        key = check_key(key)
+        return self._tagged(key, self.get_versions(tags))
+
+    async def atag_cache_key(self, key: str, tags: Iterable[str]) -> str:
+        """Async :meth:`tag_cache_key`."""
+        key = check_key(key)
+        return self._tagged(key, await self.aget_versions(tags))
+
+    def versions_match(self, recorded: Mapping[str, str]) -> bool:
+        """Return True if every tag still has the version recorded with an entry."""
+        if not recorded:
+            return True
+        keys = {self.version_key(tag): version for tag, version in recorded.items()}
+        current = self.cache.get_many(keys)
+        return all(current.get(k) == v for k, v in keys.items())
+
+    async def aversions_match(self, recorded: Mapping[str, str]) -> bool:
+        """Async :meth:`versions_match`."""
+        if not recorded:
+            return True
+        keys = {self.version_key(tag): version for tag, version in recorded.items()}
+        current = await self.cache.aget_many(keys)
+        return all(current.get(k) == v for k, v in keys.items())
+
+    def invalidate_tag(self, tag: str) -> None:
+        """Invalidate every entry tagged ``tag`` (one write, whatever their number)."""
+        self.invalidate_tags([check_key(tag, "tag")])
+
+    def invalidate_tags(self, tags: Iterable[str]) -> None:
+        """Invalidate every entry carrying any of ``tags`` (one batched write)."""
+        names = check_tags(tags)
+        self.cache.set_many(
+            {self.version_key(tag): _new_version() for tag in names}, self.version_timeout
+        )
+
+    async def ainvalidate_tag(self, tag: str) -> None:
+        """Async :meth:`invalidate_tag`."""
+        await self.ainvalidate_tags([check_key(tag, "tag")])
+
+    async def ainvalidate_tags(self, tags: Iterable[str]) -> None:
+        """Async :meth:`invalidate_tags`."""
+        names = check_tags(tags)
+        await self.cache.aset_many(
+            {self.version_key(tag): _new_version() for tag in names}, self.version_timeout
+        )
