@@ -201,6 +201,8 @@ class StaleWhileRevalidateCache:
         started = self._clock()
         value = generator()
         if inspect.isawaitable(value):
+            if inspect.iscoroutine(value):
+                value.close()  # never awaited: close it so Python does not warn
             raise CacheTypeError(
                 "generator returned an awaitable: use aget_with_swr for async generators"
             )

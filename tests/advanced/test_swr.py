@@ -1,0 +1,269 @@
+"""StaleWhileRevalidateCache: windows, one refresh per key, single flight, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from cache.advanced import CacheStatistics, CacheTag, StaleWhileRevalidateCache
+from cache.backend import CacheBackend
+from cache.backend._keys import reserved_key
+from cache.errors import CacheTypeError, CacheValueError
+from cache.testing import FakeClock
+
+
+@pytest.fixture
+def stats() -> CacheStatistics:
+    return CacheStatistics()
+
+
+@pytest.fixture
+def swr(
+    backend: CacheBackend, clock: FakeClock, stats: CacheStatistics
+) -> Iterator[StaleWhileRevalidateCache]:
+    reader = StaleWhileRevalidateCache(backend, clock=clock, stats=stats)
+    yield reader
+    reader.close()
+
+
+class Counter:
+    """A generator that counts its calls and returns call numbers."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls = 0
+        self.delay = delay
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            self.calls += 1
+            n = self.calls
+        if self.delay:
+            time.sleep(self.delay)
+        return n
+
+
+def test_fresh_then_stale_then_refreshed(
+    swr: StaleWhileRevalidateCache, clock: FakeClock, stats: CacheStatistics
+) -> None:
+    gen = Counter()
+    assert swr.get_with_swr("k", gen, timeout=60, stale_timeout=30) == (1, False)
+    clock.advance(59)
+    assert swr.get_with_swr("k", gen, timeout=60, stale_timeout=30) == (1, False)
+    clock.advance(2)
+    assert swr.get_with_swr("k", gen, timeout=60, stale_timeout=30) == (1, True)
+    swr.wait(5)
+    assert gen.calls == 2
+    assert swr.get_with_swr("k", gen, timeout=60, stale_timeout=30) == (2, False)
+    result = stats.get_stats()
+    assert (result["hits"], result["misses"], result["stale_hits"]) == (3, 1, 1)
+
+
+def test_past_both_windows_the_caller_regenerates(
+    swr: StaleWhileRevalidateCache, clock: FakeClock
+) -> None:
+    gen = Counter()
+    swr.get_with_swr("k", gen, timeout=60, stale_timeout=30)
+    clock.advance(91)
+    assert swr.get_with_swr("k", gen, timeout=60, stale_timeout=30) == (2, False)
+
+
+def test_stale_is_served_at_once_with_exactly_one_refresh(
+    swr: StaleWhileRevalidateCache, clock: FakeClock
+) -> None:
+    gate = threading.Event()
+    calls: list[int] = []
+
+    def gated() -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            # The refresh blocks until every reader has returned: a reader that
+            # waited for it would never return, and the join below would time out.
+            assert gate.wait(10)
+        return len(calls)
+
+    swr.get_with_swr("k", gated, timeout=10, stale_timeout=100)
+    clock.advance(11)
+    results: list[tuple[object, bool]] = []
+
+    def read() -> None:
+        results.append(swr.get_with_swr("k", gated, timeout=10, stale_timeout=100))
+
+    threads = [threading.Thread(target=read) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert results == [(1, True)] * 10
+    gate.set()
+    swr.wait(5)
+    assert len(calls) == 2  # exactly one refresh ran
+    assert swr.get_with_swr("k", gated, timeout=10, stale_timeout=100) == (2, False)
+
+
+def test_concurrent_misses_run_the_generator_once(swr: StaleWhileRevalidateCache) -> None:
+    slow = Counter(delay=0.1)
+    results: list[tuple[object, bool]] = []
+    barrier = threading.Barrier(8)
+
+    def read() -> None:
+        barrier.wait()
+        results.append(swr.get_with_swr("k", slow, timeout=60))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert slow.calls == 1
+    assert results == [(1, False)] * 8
+
+
+def test_an_exception_reaches_every_waiting_caller(swr: StaleWhileRevalidateCache) -> None:
+    calls: list[int] = []
+
+    def boom() -> int:
+        calls.append(1)
+        time.sleep(0.1)
+        raise RuntimeError("database down")
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(5)
+
+    def read() -> None:
+        barrier.wait()
+        try:
+            swr.get_with_swr("k", boom, timeout=60)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(errors) == 5 and all(str(e) == "database down" for e in errors)
+
+
+def test_a_failed_refresh_keeps_the_stale_value(
+    swr: StaleWhileRevalidateCache,
+    clock: FakeClock,
+    stats: CacheStatistics,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    swr.get_with_swr("k", lambda: "good", timeout=10, stale_timeout=100)
+    clock.advance(11)
+
+    def failing() -> str:
+        raise RuntimeError("upstream 500")
+
+    assert swr.get_with_swr("k", failing, timeout=10, stale_timeout=100) == ("good", True)
+    swr.wait(5)
+    assert swr.get_with_swr("k", failing, timeout=10, stale_timeout=100) == ("good", True)
+    swr.wait(5)
+    assert stats.get_stats()["errors"] == 2
+    assert "background refresh of 'k' failed" in caplog.text
+
+
+def test_a_refresh_claimed_by_another_process_is_not_repeated(
+    swr: StaleWhileRevalidateCache, backend: CacheBackend, clock: FakeClock
+) -> None:
+    gen = Counter()
+    swr.get_with_swr("k", gen, timeout=10, stale_timeout=100)
+    clock.advance(11)
+    backend.add(reserved_key("swr", "k"), "other-process-token", 30)
+    assert swr.get_with_swr("k", gen, timeout=10, stale_timeout=100) == (1, True)
+    swr.wait(5)
+    assert gen.calls == 1
+    backend.delete(reserved_key("swr", "k"))
+
+
+def test_tagged_entries_are_invalidated(
+    swr: StaleWhileRevalidateCache, backend: CacheBackend
+) -> None:
+    gen = Counter()
+    assert swr.get_with_swr("k", gen, timeout=60, tags={"user:1"}) == (1, False)
+    assert swr.get_with_swr("k", gen, timeout=60, tags={"user:1"}) == (1, False)
+    CacheTag(backend).invalidate_tag("user:1")
+    assert swr.get_with_swr("k", gen, timeout=60, tags={"user:1"}) == (2, False)
+
+
+def test_early_refresh_xfetch(backend: CacheBackend, clock: FakeClock) -> None:
+    swr = StaleWhileRevalidateCache(backend, clock=clock, early_refresh_beta=1e9)
+    calls: list[int] = []
+
+    def slow() -> int:
+        calls.append(1)
+        clock.advance(2)  # took two (fake) seconds: early refresh becomes likely
+        return len(calls)
+
+    try:
+        swr.get_with_swr("k", slow, timeout=600)
+        assert swr.get_with_swr("k", slow, timeout=600) == (1, False)  # still fresh ...
+        swr.wait(5)
+        assert len(calls) == 2  # ... but refreshed ahead of expiry
+    finally:
+        swr.close()
+
+
+def test_bad_arguments(swr: StaleWhileRevalidateCache) -> None:
+    with pytest.raises(CacheValueError, match="timeout"):
+        swr.get_with_swr("k", lambda: 1, timeout=0)
+    with pytest.raises(CacheValueError, match="stale_timeout"):
+        swr.get_with_swr("k", lambda: 1, timeout=5, stale_timeout=-1)
+    with pytest.raises(CacheTypeError, match="generator"):
+        swr.get_with_swr("k", 5, timeout=5)  # type: ignore[arg-type]
+
+    async def coro() -> int:
+        return 1
+
+    with pytest.raises(CacheTypeError, match="aget_with_swr"):
+        swr.get_with_swr("k", coro, timeout=5)
+
+
+async def test_async_single_flight_and_stale(
+    swr: StaleWhileRevalidateCache, clock: FakeClock
+) -> None:
+    calls: list[int] = []
+
+    async def build() -> int:
+        calls.append(1)
+        await asyncio.sleep(0.05)
+        return len(calls)
+
+    results = await asyncio.gather(*(swr.aget_with_swr("k", build, 10, 100) for _ in range(10)))
+    assert results == [(1, False)] * 10 and len(calls) == 1
+    clock.advance(11)
+    stale = await asyncio.gather(*(swr.aget_with_swr("k", build, 10, 100) for _ in range(5)))
+    assert stale == [(1, True)] * 5
+    await swr.await_refreshes()
+    assert len(calls) == 2
+    assert await swr.aget_with_swr("k", build, 10, 100) == (2, False)
+
+
+async def test_async_exception_reaches_every_task(swr: StaleWhileRevalidateCache) -> None:
+    async def boom() -> int:
+        await asyncio.sleep(0.02)
+        raise ValueError("bad")
+
+    results = await asyncio.gather(
+        *(swr.aget_with_swr("k", boom, 10) for _ in range(4)), return_exceptions=True
+    )
+    assert all(isinstance(r, ValueError) for r in results)
+
+
+async def test_async_accepts_plain_generators(swr: StaleWhileRevalidateCache) -> None:
+    main = threading.get_ident()
+    seen: list[int] = []
+
+    def plain() -> str:
+        seen.append(threading.get_ident())
+        return "ok"
+
+    assert await swr.aget_with_swr("k", plain, 10) == ("ok", False)
+    assert seen and seen[0] != main  # ran in a worker thread
