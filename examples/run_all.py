@@ -7,14 +7,25 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+#: The spec's sections in its order; any other example runs after them.
+ORDER = [
+    "quickstart.py",
+    "tagging.py",
+    "invalidation.py",
+    "warming.py",
+    "policies.py",
+    "statistics.py",
+    "swr.py",
+    "integration.py",
+]
 
 
 def main() -> int:
     """Run each example in turn; return 1 if any failed."""
     failed = []
-    for path in sorted(HERE.glob("*.py")):
-        if path.name == "run_all.py":
-            continue
+    found = {p.name: p for p in HERE.glob("*.py") if p.name != "run_all.py"}
+    names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
+    for path in (found[n] for n in names):
         print(f"\n=== {path.name}: {(path.read_text().split(chr(10))[0]).strip(chr(34))}")
         try:
             runpy.run_path(str(path), run_name="__main__")

@@ -11,7 +11,8 @@ import pytest
 from cache._types import MISSING
 from cache.backend import DEFAULT_MAX_ENTRIES, InMemoryCache
 from cache.errors import CacheTypeError, CacheValueError, InvalidTimeoutError
-from cache.testing import BackendContract, FakeClock
+from cache.testing import FakeClock
+from cache.testing.contract import BackendContract
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
-"""Test helpers: a fake clock and the backend contract suite every engine passes.
+"""The backend contract suite every engine passes (needs pytest: the ``dev`` extra).
 
-The contract suite needs pytest (install the ``dev`` extra). To run it on an
-engine, subclass :class:`BackendContract` in a test module and provide two
-fixtures: ``backend`` (a fresh, empty engine) and ``advance`` (a callable that
-moves the engine's time forward by some seconds).
+To run it on an engine, subclass :class:`BackendContract` in a test module and
+provide two fixtures: ``backend`` (a fresh, empty engine) and ``advance`` (a
+callable that moves the engine's time forward by some seconds).
 """
 
 from __future__ import annotations
@@ -21,24 +20,7 @@ from cache._types import MISSING
 from cache.backend.base import CacheBackend
 from cache.errors import CacheTypeError, CacheValueError, InvalidKeyError, InvalidTimeoutError
 
-__all__ = ["BAD_KEYS", "BAD_TIMEOUTS", "BackendContract", "FakeClock"]
-
-
-class FakeClock:
-    """A clock that moves only when told to; thread-safe."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        """Return the current fake time in seconds."""
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``."""
-        with self._lock:
-            self._now += seconds
+__all__ = ["BAD_KEYS", "BAD_TIMEOUTS", "BackendContract"]
 
 
 #: Keys every engine must refuse, with the error they must raise.
