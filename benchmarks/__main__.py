@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import workloads
+from benchmarks import features, workloads
 from benchmarks.peers import OURS, PEERS
 
 
@@ -237,6 +237,8 @@ def main() -> None:
     one, two = th[OURS.name]
     checks.append(_check("two threads / one thread", two / one, 0.9, True))
     print("\n".join(checks))
+    print()
+    print(features.report(q))
 
 
 if __name__ == "__main__":

@@ -10,27 +10,46 @@ again. Unreachable entries are reclaimed by their own timeout or by eviction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
 from collections.abc import Iterable, Mapping
 
 from cache._types import Timeout
-from cache.backend._keys import check_key, reserved_key
+from cache.backend._keys import MAX_KEY_LENGTH, check_key, reserved_key
 from cache.backend.base import CacheBackend
 from cache.errors import CacheTypeError
 
 __all__ = ["CacheTag", "check_tags"]
 
 
+_COLLECTIONS = (set, frozenset, list, tuple)
+
+
 def check_tags(tags: object, name: str = "tags") -> frozenset[str]:
     """Return ``tags`` as a frozenset of valid tag names, or raise naming ``name``."""
+    if isinstance(tags, _COLLECTIONS):
+        # Fast path of every tagged read: plain short strings need no more checks.
+        for tag in tags:
+            if type(tag) is not str or not tag or len(tag) > MAX_KEY_LENGTH:
+                break
+        else:
+            return frozenset(tags)
     if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
         raise CacheTypeError(
             f"{name} must be a collection of tag names, e.g. {{'posts'}}, "
             f"got {type(tags).__name__} {tags!r:.60}"
         )
     return frozenset(check_key(tag, "tag") for tag in tags)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _digest(versions: frozenset[tuple[str, str]]) -> str:
+    """Digest a set of (tag, version) pairs; memoized, since the same sets recur."""
+    joined = "\0".join(f"{tag}={version}" for tag, version in sorted(versions))
+    # 64 bits: a collision would let an invalidated entry match, so not crc32.
+    return hashlib.blake2b(joined.encode(), digest_size=8).hexdigest()
 
 
 def _new_version() -> str:
@@ -52,6 +71,7 @@ class CacheTag:
         self.version_timeout = version_timeout
 
     @staticmethod
+    @functools.lru_cache(maxsize=65_536)
     def version_key(tag: str) -> str:
         """Return the reserved key holding ``tag``'s version."""
         return reserved_key("tag", tag)
@@ -62,6 +82,8 @@ class CacheTag:
         keys = {self.version_key(tag): tag for tag in names}
         found = self.cache.get_many(keys)
         versions = {keys[k]: v for k, v in found.items()}
+        if len(versions) == len(keys):
+            return versions
         for key, tag in keys.items():
             if tag not in versions:
                 fresh = _new_version()
@@ -90,8 +112,7 @@ class CacheTag:
     def _tagged(key: str, versions: Mapping[str, str]) -> str:
         if not versions:
             return key
-        joined = "\0".join(f"{tag}={versions[tag]}" for tag in sorted(versions))
-        return f"{key}:tags={hashlib.sha256(joined.encode()).hexdigest()[:16]}"
+        return f"{key}:tags={_digest(frozenset(versions.items()))}"
 
     def tag_cache_key(self, key: str, tags: Iterable[str]) -> str:
         """Return ``key`` versioned by the current versions of ``tags`` (order irrelevant)."""

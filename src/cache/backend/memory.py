@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cache._clock import Clock, system_clock
-from cache._types import Timeout
+from cache._types import MISSING, Timeout
 from cache.backend._keys import (
     MAX_KEY_LENGTH,
     check_default_timeout,
@@ -159,6 +159,30 @@ class InMemoryCache(CacheBackend):
             return self._get_expired(key, entry, default)
         entry[2] += 1  # a lost increment under a race only blurs the estimate
         return entry[0]
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the cached keys among ``keys`` with their values (no lock taken)."""
+        found: dict[str, Any] = {}
+        lookup = self._lookup
+        now: float | None = None
+        for key in keys:
+            entry = lookup(key) if type(key) is str else None
+            if entry is None:
+                if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
+                    check_key(key)
+                continue
+            expires = entry[_EXPIRES]
+            if expires is not None:
+                if now is None:
+                    now = self._clock()
+                if expires <= now:
+                    value = self._get_expired(key, entry, MISSING)
+                    if value is not MISSING:
+                        found[key] = value
+                    continue
+            entry[_FREQ] += 1
+            found[key] = entry[_VALUE]
+        return found
 
     def _get_expired(self, key: str, entry: list[Any], default: Any) -> Any:
         with self._lock:
