@@ -10,65 +10,13 @@ import math
 import threading
 import time
 from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 from cache._clock import Clock
+from cache._recorder import NULL_RECORDER, NullRecorder, StatsRecorder
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["NULL_RECORDER", "CacheStatistics", "NullRecorder", "StatsRecorder"]
-
-
-class StatsRecorder(Protocol):
-    """What engines and features call to report what happened."""
-
-    def record_hit(self, duration: float = 0.0) -> None:
-        """Record a hit that took ``duration`` seconds."""
-        ...
-
-    def record_miss(self, duration: float = 0.0) -> None:
-        """Record a miss that took ``duration`` seconds (generation included)."""
-        ...
-
-    def record_set(self) -> None:
-        """Record a write."""
-        ...
-
-    def record_delete(self) -> None:
-        """Record a removal."""
-        ...
-
-    def record_stale(self) -> None:
-        """Record a stale value served while a refresh runs."""
-        ...
-
-    def record_error(self) -> None:
-        """Record a failure (a generator that raised, a backend error)."""
-        ...
-
-
-class NullRecorder:
-    """A recorder that records nothing."""
-
-    def record_hit(self, duration: float = 0.0) -> None:
-        """Do nothing."""
-
-    def record_miss(self, duration: float = 0.0) -> None:
-        """Do nothing."""
-
-    def record_set(self) -> None:
-        """Do nothing."""
-
-    def record_delete(self) -> None:
-        """Do nothing."""
-
-    def record_stale(self) -> None:
-        """Do nothing."""
-
-    def record_error(self) -> None:
-        """Do nothing."""
-
-
-NULL_RECORDER = NullRecorder()
 
 
 def _check_duration(duration: object) -> float:

@@ -4,7 +4,28 @@
 :class:`CacheBackend`, so the features in ``cache.advanced`` run on any of them.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from cache.backend.base import CacheBackend
 from cache.backend.memory import DEFAULT_MAX_ENTRIES, InMemoryCache
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "CacheBackend", "InMemoryCache"]
+if TYPE_CHECKING:
+    from cache.backend.redis import RedisCache
+
+__all__ = ["DEFAULT_MAX_ENTRIES", "CacheBackend", "InMemoryCache", "RedisCache"]
+
+
+def __getattr__(name: str) -> Any:
+    # RedisCache needs the ``redis`` extra: import it only when asked for, so
+    # that ``import cache.backend`` stays light and works without it.
+    if name == "RedisCache":
+        try:
+            from cache.backend.redis import RedisCache  # noqa: PLC0415
+        except ImportError as exc:
+            raise ImportError(
+                "RedisCache needs the redis client: pip install 'cache[redis]'"
+            ) from exc
+        return RedisCache
+    raise AttributeError(f"module 'cache.backend' has no attribute {name!r}")

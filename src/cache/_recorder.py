@@ -1,0 +1,64 @@
+"""The recorder interface engines and features report to; the default records nothing.
+
+It lives below both layers so that engines (``cache.backend``) and features
+(``cache.advanced``) report through it without either importing the other.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["NULL_RECORDER", "NullRecorder", "StatsRecorder"]
+
+
+class StatsRecorder(Protocol):
+    """What engines and features call to report what happened."""
+
+    def record_hit(self, duration: float = 0.0) -> None:
+        """Record a hit that took ``duration`` seconds."""
+        ...
+
+    def record_miss(self, duration: float = 0.0) -> None:
+        """Record a miss that took ``duration`` seconds (generation included)."""
+        ...
+
+    def record_set(self) -> None:
+        """Record a write."""
+        ...
+
+    def record_delete(self) -> None:
+        """Record a removal."""
+        ...
+
+    def record_stale(self) -> None:
+        """Record a stale value served while a refresh runs."""
+        ...
+
+    def record_error(self) -> None:
+        """Record a failure (a generator that raised, a backend error)."""
+        ...
+
+
+class NullRecorder:
+    """A recorder that records nothing."""
+
+    def record_hit(self, duration: float = 0.0) -> None:
+        """Do nothing."""
+
+    def record_miss(self, duration: float = 0.0) -> None:
+        """Do nothing."""
+
+    def record_set(self) -> None:
+        """Do nothing."""
+
+    def record_delete(self) -> None:
+        """Do nothing."""
+
+    def record_stale(self) -> None:
+        """Do nothing."""
+
+    def record_error(self) -> None:
+        """Do nothing."""
+
+
+NULL_RECORDER = NullRecorder()

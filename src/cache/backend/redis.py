@@ -1,0 +1,570 @@
+"""RedisCache: the protocol on Redis, Valkey or Redis Cluster (extra ``redis``).
+
+Each method builds its command once, as a function of a "side" (the sync
+client or the asyncio one, with their scripts); ``_run`` and ``_arun`` execute
+it under the outage policy. So the sync and async twins share every line of
+wire logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from redis.exceptions import RedisError, ResponseError
+
+from cache._recorder import NULL_RECORDER, StatsRecorder
+from cache._types import MISSING, Timeout
+from cache.backend import _redis_scripts as lua
+from cache.backend._keys import (
+    check_default_timeout,
+    check_index_name,
+    check_key,
+    reserved_key,
+    resolve_timeout,
+)
+from cache.backend._redis_client import (
+    BackendUnavailableError,
+    ClientOptions,
+    OutagePolicy,
+    make_clients,
+)
+from cache.backend._sorted_index import check_count, check_scores
+from cache.backend.base import CacheBackend
+from cache.backend.serializers import JSONSerializer, SerializationError, Serializer
+from cache.errors import CacheTypeError
+
+__all__ = ["BackendUnavailableError", "RedisCache"]
+
+log = logging.getLogger("cache.backend.redis")
+
+_SCRIPTS = {
+    "incr": lua.INCR,
+    "delete_if_equals": lua.DELETE_IF_EQUALS,
+    "touch": lua.TOUCH,
+    "index_add": lua.INDEX_ADD,
+    "index_remove": lua.INDEX_REMOVE,
+    "index_remove_below": lua.INDEX_REMOVE_BELOW,
+    "index_trim": lua.INDEX_TRIM,
+}
+_DIGITS = frozenset(b"-0123456789")
+Call = Callable[["_Side"], Any]
+
+
+class _Side:
+    """One client (sync or asyncio) with its registered scripts."""
+
+    def __init__(self, client: Any, cluster: bool) -> None:
+        self.client = client
+        self.scripts = {name: client.register_script(code) for name, code in _SCRIPTS.items()}
+        self.mget = client.mget_nonatomic if cluster else client.mget
+
+
+class RedisCache(CacheBackend):
+    """A cache shared by every process and host that reaches one Redis (or Valkey, or cluster).
+
+    Args:
+        url: ``redis://[:password@]host:port/db``, ``rediss://`` (TLS) or
+            ``unix:///path.sock``; a cluster's seed node with ``cluster=True``.
+        client: An existing ``redis.Redis``/``RedisCluster`` to use instead of ``url``.
+        async_client: Its ``redis.asyncio`` counterpart; without one, async
+            calls run the sync client in a worker thread.
+        namespace: Prefix of every key, so that several apps share one Redis.
+        default_timeout: Seconds an entry lives when ``timeout=None``
+            (``None``: until Redis evicts it).
+        serializer: JSON by default; ``MsgpackSerializer()``, or a
+            ``PickleSerializer(secret_key)`` that signs what it stores.
+        strict: Raise ``BackendUnavailableError`` when Redis fails; by
+            default a failure is counted, logged at a limited rate and served
+            as a miss (or a no-op write).
+        stats: Recorder of errors (e.g. a ``CacheStatistics``).
+        socket_timeout, connect_timeout: Seconds before a call gives up.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        client: Any = None,
+        async_client: Any = None,
+        namespace: str = "",
+        default_timeout: Timeout = None,
+        serializer: Serializer | None = None,
+        strict: bool = False,
+        stats: StatsRecorder = NULL_RECORDER,
+        cluster: bool = False,
+        socket_timeout: float = 0.25,
+        connect_timeout: float = 0.25,
+        max_connections: int = 50,
+    ) -> None:
+        if not isinstance(namespace, str) or "{" in namespace or "}" in namespace:
+            raise CacheTypeError(f"namespace must be a str without braces, got {namespace!r}")
+        self.namespace = namespace
+        self._prefix = f"{namespace}:" if namespace else ""
+        self.default_timeout = check_default_timeout(default_timeout)
+        self.serializer: Serializer = serializer or JSONSerializer()
+        self.cluster = cluster
+        self.outage = OutagePolicy(strict=strict, stats=stats)
+        if client is None:
+            options = ClientOptions(url, cluster, socket_timeout, connect_timeout, max_connections)
+            client, async_client = make_clients(options)
+        self._sync = _Side(client, cluster)
+        self._async = _Side(async_client, cluster) if async_client is not None else None
+
+    @property
+    def errors(self) -> int:
+        """Calls that failed (or were skipped while the server was down) so far."""
+        return self.outage.errors
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
+        """Return ms to live, None for no expiry, False for "do not store"."""
+        ttl = self.default_timeout if timeout is None else resolve_timeout(timeout, None)
+        if ttl is None:
+            return None
+        if ttl <= 0:
+            return False
+        return max(1, math.ceil(ttl * 1000))
+
+    def _dump(self, value: Any) -> bytes:
+        if type(value) is int:
+            return str(value).encode()
+        return self.serializer.dumps(value)
+
+    def _load(self, raw: Any, key: str) -> Any:
+        if raw is None:
+            return MISSING
+        try:
+            if raw[0] in _DIGITS:
+                return int(raw)
+            return self.serializer.loads(raw)
+        except (SerializationError, ValueError) as exc:
+            log.warning("unreadable value under %r served as a miss: %s", key, exc)
+            self.outage.stats.record_error()
+            return MISSING
+
+    def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
+        """Run ``call`` on the sync client; ``replies``: let error replies raise."""
+        if not self.outage.allow():
+            return fallback
+        try:
+            result = call(self._sync)
+        except RedisError as exc:
+            if replies and isinstance(exc, ResponseError):
+                raise  # the server answered: a refused command is not an outage
+            self.outage.failed(name, exc)
+            return fallback
+        self.outage.succeeded()
+        return result
+
+    async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
+        """Async :meth:`_run`, on the asyncio client (or the sync one in a thread)."""
+        if self._async is None:
+            return await asyncio.to_thread(self._run, name, call, fallback, replies)
+        if not self.outage.allow():
+            return fallback
+        try:
+            result = await call(self._async)
+        except RedisError as exc:
+            if replies and isinstance(exc, ResponseError):
+                raise
+            self.outage.failed(name, exc)
+            return fallback
+        self.outage.succeeded()
+        return result
+
+    # -- commands, built once for both sides ------------------------------------
+
+    def _get(self, key: str) -> Call:
+        k = self._k(check_key(key))
+        return lambda side: side.client.get(k)
+
+    def _set(self, key: str, value: Any, timeout: Timeout, nx: bool = False) -> Call | None:
+        k = self._k(check_key(key))
+        ttl = self._ttl_ms(timeout)
+        if ttl is False:
+            return None
+        data = self._dump(value)
+        return lambda side: side.client.set(k, data, px=ttl, nx=nx)
+
+    def _incr(self, key: str, delta: int) -> Call:
+        k = self._k(check_key(key))
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            raise CacheTypeError(f"delta must be an int, got {type(delta).__name__}")
+        ttl = self._ttl_ms(None)
+        ms = 0 if ttl in (None, False) else ttl
+        return lambda side: side.scripts["incr"](keys=[k], args=[delta, ms])
+
+    def _incr_error(self, key: str, exc: ResponseError) -> CacheTypeError:
+        return CacheTypeError(
+            f"incr needs an int under key {key!r}; the value was left unchanged ({exc})"
+        )
+
+    def _ix(self, index: str) -> list[str]:
+        name = self._prefix + reserved_key("idx", "{" + check_index_name(index) + "}")
+        return [name + ":lex", name + ":age"]
+
+    # -- key-value --------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value under ``key``, or ``default`` (also when Redis is down)."""
+        value = self._load(self._run("get", self._get(key), None), key)
+        return default if value is MISSING else value
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        """Async :meth:`get`."""
+        value = self._load(await self._arun("get", self._get(key), None), key)
+        return default if value is MISSING else value
+
+    def set(self, key: str, value: Any, timeout: Timeout = None) -> None:
+        """Store ``value``; a timeout of 0 or less removes the key."""
+        call = self._set(key, value, timeout)
+        if call is None:
+            self.delete(key)
+        else:
+            self._run("set", call, None)
+
+    async def aset(self, key: str, value: Any, timeout: Timeout = None) -> None:
+        """Async :meth:`set`."""
+        call = self._set(key, value, timeout)
+        if call is None:
+            await self.adelete(key)
+        else:
+            await self._arun("set", call, None)
+
+    def add(self, key: str, value: Any, timeout: Timeout = None) -> bool:
+        """Store only if absent (``SET NX``); False when Redis is down."""
+        call = self._set(key, value, timeout, nx=True)
+        if call is None:
+            return not self.has_key(key)
+        return bool(self._run("add", call, False))
+
+    async def aadd(self, key: str, value: Any, timeout: Timeout = None) -> bool:
+        """Async :meth:`add`."""
+        call = self._set(key, value, timeout, nx=True)
+        if call is None:
+            return not await self.ahas_key(key)
+        return bool(await self._arun("add", call, False))
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key`` (``UNLINK``); return True if it existed."""
+        k = self._k(check_key(key))
+        return bool(self._run("delete", lambda side: side.client.unlink(k), 0))
+
+    async def adelete(self, key: str) -> bool:
+        """Async :meth:`delete`."""
+        k = self._k(check_key(key))
+        return bool(await self._arun("delete", lambda side: side.client.unlink(k), 0))
+
+    def _delete_if(self, key: str, expected: Any) -> Call:
+        k, data = self._k(check_key(key)), self._dump(expected)
+        return lambda side: side.scripts["delete_if_equals"](keys=[k], args=[data])
+
+    def delete_if_equals(self, key: str, expected: Any) -> bool:
+        """Remove ``key`` only if it holds ``expected`` (one atomic script)."""
+        return bool(self._run("delete_if_equals", self._delete_if(key, expected), 0))
+
+    async def adelete_if_equals(self, key: str, expected: Any) -> bool:
+        """Async :meth:`delete_if_equals`."""
+        return bool(await self._arun("delete_if_equals", self._delete_if(key, expected), 0))
+
+    def _touch(self, key: str, timeout: Timeout) -> tuple[Call, bool]:
+        k = self._k(check_key(key))
+        ttl = self._ttl_ms(timeout)
+        if ttl is False:
+            return (lambda side: side.client.unlink(k)), True
+        ms = 0 if ttl is None else ttl
+        return (lambda side: side.scripts["touch"](keys=[k], args=[ms])), False
+
+    def touch(self, key: str, timeout: Timeout = None) -> bool:
+        """Give ``key`` a new timeout; return True if it exists."""
+        call, _ = self._touch(key, timeout)
+        return bool(self._run("touch", call, 0))
+
+    async def atouch(self, key: str, timeout: Timeout = None) -> bool:
+        """Async :meth:`touch`."""
+        call, _ = self._touch(key, timeout)
+        return bool(await self._arun("touch", call, 0))
+
+    def incr(self, key: str, delta: int = 1) -> int:
+        """Add ``delta`` atomically (``INCRBY``); 0 when Redis is down."""
+        call = self._incr(key, delta)
+        try:
+            return int(self._run("incr", call, 0, replies=True))
+        except ResponseError as exc:  # raised through _run: not an outage
+            raise self._incr_error(key, exc) from None
+
+    async def aincr(self, key: str, delta: int = 1) -> int:
+        """Async :meth:`incr`."""
+        call = self._incr(key, delta)
+        try:
+            return int(await self._arun("incr", call, 0, replies=True))
+        except ResponseError as exc:
+            raise self._incr_error(key, exc) from None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the cached keys among ``keys`` (one ``MGET``, grouped by slot on a cluster)."""
+        keys = [check_key(k) for k in keys]
+        if not keys:
+            return {}
+        names = [self._k(k) for k in keys]
+        raws = self._run("get_many", lambda side: side.mget(names), [None] * len(keys))
+        return self._found(keys, raws)
+
+    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Async :meth:`get_many`."""
+        keys = [check_key(k) for k in keys]
+        if not keys:
+            return {}
+        names = [self._k(k) for k in keys]
+        raws = await self._arun("get_many", lambda side: side.mget(names), [None] * len(keys))
+        return self._found(keys, raws)
+
+    def _found(self, keys: list[str], raws: list[Any]) -> dict[str, Any]:
+        found = {}
+        for key, raw in zip(keys, raws, strict=True):
+            value = self._load(raw, key)
+            if value is not MISSING:
+                found[key] = value
+        return found
+
+    def _set_many(self, mapping: Mapping[str, Any], timeout: Timeout) -> Call | None:
+        items = [(self._k(check_key(k)), self._dump(v)) for k, v in mapping.items()]
+        ttl = self._ttl_ms(timeout)
+        if ttl is False:
+            return None
+
+        def call(side: _Side) -> Any:
+            pipe = side.client.pipeline(transaction=False)
+            for name, data in items:
+                pipe.set(name, data, px=ttl)
+            return pipe.execute()
+
+        return call
+
+    def set_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
+        """Store every item in one pipelined round trip."""
+        call = self._set_many(mapping, timeout)
+        if call is None:
+            self.delete_many(mapping)
+        elif mapping:
+            self._run("set_many", call, None)
+
+    async def aset_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
+        """Async :meth:`set_many`."""
+        call = self._set_many(mapping, timeout)
+        if call is None:
+            await self.adelete_many(mapping)
+        elif mapping:
+            await self._arun("set_many", call, None)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove ``keys`` (one ``UNLINK``); return how many existed."""
+        names = [self._k(check_key(k)) for k in keys]
+        if not names:
+            return 0
+        return int(self._run("delete_many", lambda side: side.client.unlink(*names), 0))
+
+    async def adelete_many(self, keys: Iterable[str]) -> int:
+        """Async :meth:`delete_many`."""
+        names = [self._k(check_key(k)) for k in keys]
+        if not names:
+            return 0
+        return int(await self._arun("delete_many", lambda side: side.client.unlink(*names), 0))
+
+    def clear(self) -> None:
+        """Remove this namespace's keys (``SCAN`` + ``UNLINK``); without one, ``FLUSHDB``."""
+        if not self._prefix:
+            self._run("clear", lambda side: side.client.flushdb(), None)
+            return
+
+        def call(side: _Side) -> None:
+            batch: list[bytes] = []
+            for name in side.client.scan_iter(match=self._prefix + "*", count=1000):
+                batch.append(name)
+                if len(batch) >= 1000:
+                    side.client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                side.client.unlink(*batch)
+
+        self._run("clear", call, None)
+
+    async def aclear(self) -> None:
+        """Async :meth:`clear`."""
+        if self._async is None or self._prefix:
+            await asyncio.to_thread(self.clear)
+            return
+        await self._arun("clear", lambda side: side.client.flushdb(), None)
+
+    def cleanup_expired(self) -> int:
+        """Return 0: Redis removes expired keys itself."""
+        return 0
+
+    # -- ordered key index: two sorted sets sharing a hash tag ---------------------
+
+    def _index_add(self, index: str, members: Mapping[str, float]) -> Call:
+        keys, checked = self._ix(index), check_scores(members)
+        args: list[Any] = []
+        for member, score in checked.items():
+            args += [repr(score), member]
+        return lambda side: side.scripts["index_add"](keys=keys, args=args)
+
+    def index_add(self, index: str, members: Mapping[str, float]) -> int:
+        """Add members with scores; return how many are new."""
+        if not members:
+            return 0
+        return int(self._run("index_add", self._index_add(index, members), 0))
+
+    async def aindex_add(self, index: str, members: Mapping[str, float]) -> int:
+        """Async :meth:`index_add`."""
+        if not members:
+            return 0
+        return int(await self._arun("index_add", self._index_add(index, members), 0))
+
+    def _index_remove(self, index: str, members: Iterable[str]) -> Call | None:
+        keys, args = self._ix(index), [check_key(m, "member") for m in members]
+        if not args:
+            return None
+        return lambda side: side.scripts["index_remove"](keys=keys, args=args)
+
+    def index_remove(self, index: str, members: Iterable[str]) -> int:
+        """Remove members; return how many were present."""
+        call = self._index_remove(index, members)
+        return 0 if call is None else int(self._run("index_remove", call, 0))
+
+    async def aindex_remove(self, index: str, members: Iterable[str]) -> int:
+        """Async :meth:`index_remove`."""
+        call = self._index_remove(index, members)
+        return 0 if call is None else int(await self._arun("index_remove", call, 0))
+
+    def _range(self, index: str, low: str | bytes, high: str | bytes, limit: int | None) -> Call:
+        key = self._ix(index)[0]
+        extra = {} if limit is None else {"start": 0, "num": limit}
+
+        def call(side: _Side) -> Any:
+            return side.client.zrangebylex(key, low, high, **extra)
+
+        return call
+
+    def _prefix_call(self, index: str, prefix: str, limit: int | None) -> Call:
+        if not isinstance(prefix, str):
+            raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
+        limit = check_count(limit, "limit", allow_none=True)
+        if not prefix:
+            return self._range(index, "-", "+", limit)
+        # Bytes, not str: every UTF-8 string starting with prefix sorts below
+        # prefix + 0xFF, a byte UTF-8 never uses (a str would encode it as two).
+        raw = prefix.encode()
+        return self._range(index, b"[" + raw, b"(" + raw + b"\xff", limit)
+
+    def index_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
+        """Return members starting with ``prefix`` (``ZRANGEBYLEX``), at most ``limit``."""
+        return self._members(self._run("index_prefix", self._prefix_call(index, prefix, limit), []))
+
+    async def aindex_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
+        """Async :meth:`index_prefix`."""
+        call = self._prefix_call(index, prefix, limit)
+        return self._members(await self._arun("index_prefix", call, []))
+
+    def _scan_call(self, index: str, after: str, count: int) -> Call:
+        if not isinstance(after, str):
+            raise CacheTypeError(f"after must be a str, got {type(after).__name__}")
+        checked = check_count(count, "count")
+        return self._range(index, "(" + after if after else "-", "+", checked)
+
+    def index_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
+        """Return up to ``count`` members after ``after`` in lexical order."""
+        return self._members(self._run("index_scan", self._scan_call(index, after, count), []))
+
+    async def aindex_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
+        """Async :meth:`index_scan`."""
+        call = self._scan_call(index, after, count)
+        return self._members(await self._arun("index_scan", call, []))
+
+    @staticmethod
+    def _members(raw: list[Any]) -> list[str]:
+        return [m.decode() if isinstance(m, bytes) else m for m in raw]
+
+    def _script(self, name: str, index: str, arg: Any) -> Call:
+        keys = self._ix(index)
+        return lambda side: side.scripts[name](keys=keys, args=[arg, lua.BATCH])
+
+    def _batched(self, name: str, index: str, arg: Any) -> int:
+        call, total = self._script(name, index, arg), 0
+        while True:
+            done = int(self._run(name, call, 0))
+            total += done
+            if done < lua.BATCH:
+                return total
+
+    async def _abatched(self, name: str, index: str, arg: Any) -> int:
+        call, total = self._script(name, index, arg), 0
+        while True:
+            done = int(await self._arun(name, call, 0))
+            total += done
+            if done < lua.BATCH:
+                return total
+
+    @staticmethod
+    def _cutoff(cutoff: float) -> str:
+        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+            raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__}")
+        return repr(float(cutoff))
+
+    def index_remove_below(self, index: str, cutoff: float) -> int:
+        """Remove members scored below ``cutoff``, a batch per script call."""
+        return self._batched("index_remove_below", index, self._cutoff(cutoff))
+
+    async def aindex_remove_below(self, index: str, cutoff: float) -> int:
+        """Async :meth:`index_remove_below`."""
+        return await self._abatched("index_remove_below", index, self._cutoff(cutoff))
+
+    def index_trim(self, index: str, max_size: int) -> int:
+        """Remove the lowest-scored members beyond ``max_size``."""
+        return self._batched("index_trim", index, check_count(max_size, "max_size"))
+
+    async def aindex_trim(self, index: str, max_size: int) -> int:
+        """Async :meth:`index_trim`."""
+        return await self._abatched("index_trim", index, check_count(max_size, "max_size"))
+
+    def index_len(self, index: str) -> int:
+        """Return how many members ``index`` has (``ZCARD``)."""
+        key = self._ix(index)[0]
+        return int(self._run("index_len", lambda side: side.client.zcard(key), 0))
+
+    async def aindex_len(self, index: str) -> int:
+        """Async :meth:`index_len`."""
+        key = self._ix(index)[0]
+        return int(await self._arun("index_len", lambda side: side.client.zcard(key), 0))
+
+    def _score(self, index: str, member: str) -> Call:
+        key, member = self._ix(index)[1], check_key(member, "member")
+        return lambda side: side.client.zscore(key, member)
+
+    def index_score(self, index: str, member: str) -> float | None:
+        """Return the score of ``member`` or None."""
+        score = self._run("index_score", self._score(index, member), None)
+        return None if score is None else float(score)
+
+    async def aindex_score(self, index: str, member: str) -> float | None:
+        """Async :meth:`index_score`."""
+        score = await self._arun("index_score", self._score(index, member), None)
+        return None if score is None else float(score)
+
+    def close(self) -> None:
+        """Close the sync client's connections."""
+        self._sync.client.close()
+
+    async def aclose(self) -> None:
+        """Close both clients' connections."""
+        self._sync.client.close()
+        if self._async is not None:
+            await self._async.client.aclose()

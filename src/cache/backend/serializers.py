@@ -1,0 +1,145 @@
+"""How network engines turn values into bytes: JSON by default, pickle only when signed.
+
+Every serialized value starts with a one-byte marker naming its format, so a
+value written by one serializer is never misread by another. Integers are
+stored as plain decimal text by the engine itself (so that Redis ``INCRBY``
+works on them) and never reach a serializer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import pickle
+from typing import Any, Protocol
+
+from cache.errors import CacheError, CacheTypeError, CacheValueError
+
+__all__ = [
+    "JSONSerializer",
+    "MsgpackSerializer",
+    "PickleSerializer",
+    "SerializationError",
+    "Serializer",
+]
+
+
+class SerializationError(CacheError, ValueError):
+    """Stored bytes could not be turned back into a value (corrupt, tampered, foreign)."""
+
+
+class Serializer(Protocol):
+    """Turns values into bytes and back."""
+
+    def dumps(self, value: Any) -> bytes:
+        """Return ``value`` as bytes, or raise ``CacheTypeError`` naming its type."""
+        ...
+
+    def loads(self, data: bytes) -> Any:
+        """Return the value in ``data``, or raise ``SerializationError``."""
+        ...
+
+
+class JSONSerializer:
+    """JSON: safe and readable; holds str, int, float, bool, None, list and str-keyed dict.
+
+    Tuples come back as lists. Anything else raises ``CacheTypeError`` on store.
+    """
+
+    marker = b"j"
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode ``value`` as JSON."""
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise CacheTypeError(
+                f"a value of type {type(value).__name__} cannot be stored with the JSON "
+                f"serializer ({exc}); convert it to JSON types, or use "
+                f"serializer=MsgpackSerializer() or PickleSerializer(secret_key=...)"
+            ) from None
+        return self.marker + text.encode()
+
+    def loads(self, data: bytes) -> Any:
+        """Decode JSON written by :meth:`dumps`."""
+        if data[:1] != self.marker:
+            raise SerializationError(f"not JSON written by this serializer: {data[:16]!r}")
+        try:
+            return json.loads(data[1:])
+        except ValueError as exc:
+            raise SerializationError(f"corrupt JSON value: {exc}") from None
+
+
+class MsgpackSerializer:
+    """msgpack (extra ``msgpack``): compact and safe; bytes round-trip, tuples become lists."""
+
+    marker = b"m"
+
+    def __init__(self) -> None:
+        import msgpack  # noqa: PLC0415 - optional dependency, imported when chosen
+
+        self._msgpack = msgpack
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode ``value`` with msgpack."""
+        try:
+            packed: bytes = self._msgpack.packb(value, use_bin_type=True)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CacheTypeError(
+                f"a value of type {type(value).__name__} cannot be stored with msgpack ({exc})"
+            ) from None
+        return self.marker + packed
+
+    def loads(self, data: bytes) -> Any:
+        """Decode msgpack written by :meth:`dumps`."""
+        if data[:1] != self.marker:
+            raise SerializationError(f"not msgpack written by this serializer: {data[:16]!r}")
+        try:
+            return self._msgpack.unpackb(data[1:], raw=False, strict_map_key=False)
+        except Exception as exc:
+            raise SerializationError(f"corrupt msgpack value: {exc}") from None
+
+
+class PickleSerializer:
+    """Pickle, signed with HMAC-SHA256: any picklable value, refused if tampered with.
+
+    Unpickling runs code, so a value is unpickled only after its signature
+    checks out against ``secret_key``; a forged or corrupted value is refused
+    (a miss), never unpickled. Every process sharing the cache needs the key.
+    """
+
+    marker = b"p"
+    _SIG = 32
+
+    def __init__(self, secret_key: bytes | str) -> None:
+        if isinstance(secret_key, str):
+            secret_key = secret_key.encode()
+        if not isinstance(secret_key, bytes) or len(secret_key) < 16:
+            raise CacheValueError(
+                "secret_key must be at least 16 bytes, e.g. secrets.token_bytes(32); "
+                "every process sharing the cache needs the same key"
+            )
+        self._key = secret_key
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()
+
+    def dumps(self, value: Any) -> bytes:
+        """Pickle and sign ``value``."""
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise CacheTypeError(
+                f"a value of type {type(value).__name__} cannot be pickled ({exc})"
+            ) from None
+        return self.marker + self._sign(payload) + payload
+
+    def loads(self, data: bytes) -> Any:
+        """Check the signature, then unpickle."""
+        if data[:1] != self.marker or len(data) <= 1 + self._SIG:
+            raise SerializationError("not a signed pickle written by this serializer")
+        signature, payload = data[1 : 1 + self._SIG], data[1 + self._SIG :]
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise SerializationError("signature mismatch: value refused, not unpickled")
+        return pickle.loads(payload)
