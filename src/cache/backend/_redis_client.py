@@ -18,7 +18,13 @@ from redis.retry import Retry
 from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache.errors import CacheError
 
-__all__ = ["BackendUnavailableError", "ClientOptions", "OutagePolicy", "make_clients"]
+__all__ = [
+    "BackendUnavailableError",
+    "ClientOptions",
+    "OutagePolicy",
+    "make_async_client",
+    "make_sync_client",
+]
 
 log = logging.getLogger("cache.backend.redis")
 
@@ -45,20 +51,27 @@ def _retry() -> Retry:
     return Retry(NoBackoff(), 1)
 
 
-def make_clients(options: ClientOptions) -> tuple[Any, Any]:
-    """Return (sync client, asyncio client) for ``options``; the async one connects lazily."""
+def _common(options: ClientOptions) -> dict[str, Any]:
     common: dict[str, Any] = {
         "socket_timeout": options.socket_timeout,
         "socket_connect_timeout": options.connect_timeout,
         "retry": _retry(),
     }
-    if options.cluster:
-        return (
-            RedisCluster.from_url(options.url, **common),
-            AsyncRedisCluster.from_url(options.url, **common),
-        )
-    common["max_connections"] = options.max_connections
-    return Redis.from_url(options.url, **common), AsyncRedis.from_url(options.url, **common)
+    if not options.cluster:
+        common["max_connections"] = options.max_connections
+    return common
+
+
+def make_sync_client(options: ClientOptions) -> Any:
+    """Return a sync client (``Redis`` or ``RedisCluster``) for ``options``."""
+    cls = RedisCluster if options.cluster else Redis
+    return cls.from_url(options.url, **_common(options))
+
+
+def make_async_client(options: ClientOptions) -> Any:
+    """Return an asyncio client for ``options``; it belongs to the running event loop."""
+    cls = AsyncRedisCluster if options.cluster else AsyncRedis
+    return cls.from_url(options.url, **_common(options))
 
 
 class OutagePolicy:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
+import weakref
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -30,7 +31,8 @@ from cache.backend._redis_client import (
     BackendUnavailableError,
     ClientOptions,
     OutagePolicy,
-    make_clients,
+    make_async_client,
+    make_sync_client,
 )
 from cache.backend._sorted_index import check_count, check_scores
 from cache.backend.base import CacheBackend
@@ -61,6 +63,21 @@ class _Side:
         self.client = client
         self.scripts = {name: client.register_script(code) for name, code in _SCRIPTS.items()}
         self.mget = client.mget_nonatomic if cluster else client.mget
+        self.closer: AsyncGenerator[None, None] | None = None
+        self.ready: asyncio.Event | None = None
+
+
+async def _close_at_loop_shutdown(client: Any) -> AsyncGenerator[None, None]:
+    """Close ``client`` when its event loop shuts down its async generators.
+
+    ``asyncio.run`` and ``asyncio.Runner`` finalize every live async generator
+    before closing the loop, so this closes the connections of a loop's client
+    on the loop they belong to, without the user having to call ``aclose``.
+    """
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 class RedisCache(CacheBackend):
@@ -108,11 +125,19 @@ class RedisCache(CacheBackend):
         self.serializer: Serializer = serializer or JSONSerializer()
         self.cluster = cluster
         self.outage = OutagePolicy(strict=strict, stats=stats)
+        self._options: ClientOptions | None = None
         if client is None:
-            options = ClientOptions(url, cluster, socket_timeout, connect_timeout, max_connections)
-            client, async_client = make_clients(options)
+            self._options = ClientOptions(
+                url, cluster, socket_timeout, connect_timeout, max_connections
+            )
+            client = make_sync_client(self._options)
         self._sync = _Side(client, cluster)
-        self._async = _Side(async_client, cluster) if async_client is not None else None
+        self._given_async = _Side(async_client, cluster) if async_client is not None else None
+        # asyncio clients belong to one event loop: one per loop, each closed
+        # when its loop shuts down (see _loop_side).
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Side] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def errors(self) -> int:
@@ -164,14 +189,43 @@ class RedisCache(CacheBackend):
         self.outage.succeeded()
         return result
 
+    async def _loop_side(self) -> _Side | None:
+        """Return the asyncio side of the running loop, creating it on first use."""
+        if self._given_async is not None:
+            return self._given_async
+        if self._options is None:
+            return None  # a sync client was given without an async one
+        loop = asyncio.get_running_loop()
+        side = self._by_loop.get(loop)
+        if side is None:
+            side = self._by_loop[loop] = _Side(make_async_client(self._options), self.cluster)
+            side.ready = asyncio.Event()
+            closer = _close_at_loop_shutdown(side.client)
+            await closer.__anext__()  # registered with the loop's async-generator hooks
+            side.closer = closer
+            try:
+                if self.cluster:
+                    # Discover the cluster once, before any command: concurrent
+                    # first commands on a new asyncio cluster client race on
+                    # its node connections.
+                    await side.client.initialize()
+            except RedisError:
+                pass  # unreachable now: the command that follows reports it
+            finally:
+                side.ready.set()
+        elif side.ready is not None and not side.ready.is_set():
+            await side.ready.wait()
+        return side
+
     async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        """Async :meth:`_run`, on the asyncio client (or the sync one in a thread)."""
-        if self._async is None:
+        """Async :meth:`_run`, on this loop's asyncio client (or the sync one in a thread)."""
+        side = await self._loop_side()
+        if side is None:
             return await asyncio.to_thread(self._run, name, call, fallback, replies)
         if not self.outage.allow():
             return fallback
         try:
-            result = await call(self._async)
+            result = await call(side)
         except RedisError as exc:
             if replies and isinstance(exc, ResponseError):
                 raise
@@ -399,7 +453,7 @@ class RedisCache(CacheBackend):
 
     async def aclear(self) -> None:
         """Async :meth:`clear`."""
-        if self._async is None or self._prefix:
+        if self._prefix:
             await asyncio.to_thread(self.clear)
             return
         await self._arun("clear", lambda side: side.client.flushdb(), None)
@@ -564,7 +618,8 @@ class RedisCache(CacheBackend):
         self._sync.client.close()
 
     async def aclose(self) -> None:
-        """Close both clients' connections."""
+        """Close the sync client and the running loop's asyncio client."""
         self._sync.client.close()
-        if self._async is not None:
-            await self._async.client.aclose()
+        side = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if side is not None and side.closer is not None:
+            await side.closer.aclose()

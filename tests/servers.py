@@ -1,0 +1,183 @@
+"""Real Redis servers for the tests: started on loopback ports in temporary directories."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too; at most 55535."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20_000, 55_000)
+        if _is_free(port) and _is_free(port + 10_000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        raise RuntimeError(
+            "redis-server is not installed: scripts/test installs it (apt-get install redis-server)"
+        )
+    return path
+
+
+class RedisServer:
+    """One redis-server process; stop() and start() again on the same port to test outages."""
+
+    def __init__(self, workdir: Path, port: int | None = None, *extra: str) -> None:
+        self.port = port or free_port()
+        self.dir = workdir / f"redis-{self.port}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+                "--logfile",
+                str(self.dir / "redis.log"),
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.RedisError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = (
+                        (self.dir / "redis.log").read_text()
+                        if (self.dir / "redis.log").exists()
+                        else ""
+                    )
+                    raise RuntimeError(
+                        f"redis-server on port {self.port} did not start:\n{log}"
+                    ) from None
+                time.sleep(0.02)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class RedisClusterServers:
+    """Three masters, no replicas, formed into one cluster with redis-cli."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.nodes = []
+        for _ in range(3):
+            port = free_cluster_port()
+            self.nodes.append(
+                RedisServer(
+                    workdir,
+                    port,
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    f"nodes-{port}.conf",
+                    "--cluster-node-timeout",
+                    "5000",
+                )
+            )
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = shutil.which("redis-cli") or "redis-cli"
+        subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            while client.cluster("info").get("cluster_state") != "ok":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test cluster did not reach cluster_state:ok")
+                time.sleep(0.05)
+            client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def shift_ttls(client: Any, seconds: float) -> None:
+    """Make every key's remaining TTL ``seconds`` shorter: time passing, without sleeping."""
+    ms = int(seconds * 1000)
+    for key in list(client.scan_iter(count=1000)):
+        ttl = client.pttl(key)
+        if ttl is None or ttl < 0:
+            continue
+        if ttl <= ms:
+            client.delete(key)
+        else:
+            client.pexpire(key, ttl - ms)
