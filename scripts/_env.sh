@@ -32,3 +32,10 @@ ensure_venv() {
         touch "$stamp"
     fi
 }
+
+# The tests run real Redis servers (single and cluster) on loopback ports.
+ensure_redis_server() {
+    if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+        _apt_install redis-server
+    fi
+}

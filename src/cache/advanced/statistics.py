@@ -14,9 +14,14 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._recorder import NULL_RECORDER, NullRecorder, StatsRecorder
+from cache.backend._keys import check_key, reserved_key
+from cache.backend.base import CacheBackend
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["NULL_RECORDER", "CacheStatistics", "NullRecorder", "StatsRecorder"]
+
+#: Counters shared through a backend by push(); times in whole microseconds.
+_SHARED = ("hits", "misses", "sets", "deletes", "stale_hits", "errors", "hit_us", "miss_us")
 
 
 def _check_duration(duration: object) -> float:
@@ -54,6 +59,7 @@ class CacheStatistics:
             self._started = self._clock()
             # (second, requests in that second), oldest first
             self._buckets: deque[list[int]] = deque()
+            self._pushed = dict.fromkeys(_SHARED, 0)
 
     def _request(self, now: float) -> None:
         second = int(now)
@@ -130,3 +136,55 @@ class CacheStatistics:
                 "requests_per_second": round(recent / span, 2),
                 "uptime_seconds": round(uptime, 3),
             }
+
+    # -- sharing across workers ------------------------------------------------
+
+    def _totals(self) -> dict[str, int]:
+        return {
+            "hits": self._hits,
+            "misses": self._misses,
+            "sets": self._sets,
+            "deletes": self._deletes,
+            "stale_hits": self._stale,
+            "errors": self._errors,
+            "hit_us": round(self._hit_time * 1e6),
+            "miss_us": round(self._miss_time * 1e6),
+        }
+
+    @staticmethod
+    def _shared_key(group: str, field: str) -> str:
+        return reserved_key("stats", check_key(group, "group"), field)
+
+    def push(self, cache: CacheBackend, group: str = "default") -> None:
+        """Add what was recorded since the last push to counters shared in ``cache``.
+
+        Every worker pushing to one group (say, every few seconds) makes
+        :meth:`shared_stats` report the whole fleet.
+        """
+        with self._lock:
+            totals = self._totals()
+            deltas = {f: totals[f] - self._pushed[f] for f in _SHARED}
+            self._pushed = totals
+        for field, delta in deltas.items():
+            if delta:
+                cache.incr(self._shared_key(group, field), delta)
+
+    @classmethod
+    def shared_stats(cls, cache: CacheBackend, group: str = "default") -> dict[str, Any]:
+        """Return the counters every worker pushed to ``group``, with rates and mean times."""
+        keys = {cls._shared_key(group, f): f for f in _SHARED}
+        found = cache.get_many(keys)
+        t = {field: int(found.get(key, 0)) for key, field in keys.items()}
+        requests = t["hits"] + t["misses"]
+        return {
+            "hits": t["hits"],
+            "misses": t["misses"],
+            "sets": t["sets"],
+            "deletes": t["deletes"],
+            "stale_hits": t["stale_hits"],
+            "errors": t["errors"],
+            "total_requests": requests,
+            "hit_rate": round(100.0 * t["hits"] / requests, 2) if requests else 0.0,
+            "avg_hit_time_ms": round(t["hit_us"] / 1000 / t["hits"], 4) if t["hits"] else 0.0,
+            "avg_miss_time_ms": round(t["miss_us"] / 1000 / t["misses"], 4) if t["misses"] else 0.0,
+        }

@@ -35,6 +35,9 @@ __all__ = ["StaleWhileRevalidateCache"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds between looks at a value another process is generating.
+_POLL = 0.01
+
 
 def _seconds(value: object, name: str, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -182,10 +185,41 @@ class StaleWhileRevalidateCache:
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, True
         value = self._flight.do(
-            key, lambda: self._generate(key, generator, timeout, stale_timeout, names)
+            key, lambda: self._fill(key, generator, timeout, stale_timeout, names)
         )
         self.stats.record_miss(time.perf_counter() - started)
         return value, False
+
+    def _fill(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float,
+        tags: frozenset[str],
+    ) -> Any:
+        """Generate a missing value once across processes: take the lock, or wait for its holder."""
+        token = uuid.uuid4().hex
+        lock = self._lock_key(key)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            if self.cache.add(lock, token, self.lock_timeout):
+                try:
+                    # Double-check: the previous holder may have stored it just now.
+                    env = self._envelope(self.cache.get(key))
+                    if env is not None and env.is_servable(self._clock()):
+                        return env.value
+                    return self._generate(key, generator, timeout, stale_timeout, tags)
+                finally:
+                    self.cache.delete_if_equals(lock, token)
+            env = self._envelope(self.cache.get(key))
+            if env is not None and env.is_servable(self._clock()):
+                return env.value  # the holder stored it
+            if self.cache.get(lock) is None or time.monotonic() > deadline:
+                # No visible holder (the backend is down, or it just finished
+                # without storing), or it is taking too long: generate here.
+                return self._generate(key, generator, timeout, stale_timeout, tags)
+            time.sleep(_POLL)
 
     def _generate(
         self,
@@ -295,10 +329,38 @@ class StaleWhileRevalidateCache:
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, True
         value = await self._aflight.do(
-            key, lambda: self._agenerate(key, generator, timeout, stale_timeout, names)
+            key, lambda: self._afill(key, generator, timeout, stale_timeout, names)
         )
         self.stats.record_miss(time.perf_counter() - started)
         return value, False
+
+    async def _afill(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float,
+        tags: frozenset[str],
+    ) -> Any:
+        """Async :meth:`_fill`."""
+        token = uuid.uuid4().hex
+        lock = self._lock_key(key)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            if await self.cache.aadd(lock, token, self.lock_timeout):
+                try:
+                    env = await self._aenvelope(await self.cache.aget(key))
+                    if env is not None and env.is_servable(self._clock()):
+                        return env.value
+                    return await self._agenerate(key, generator, timeout, stale_timeout, tags)
+                finally:
+                    await self.cache.adelete_if_equals(lock, token)
+            env = await self._aenvelope(await self.cache.aget(key))
+            if env is not None and env.is_servable(self._clock()):
+                return env.value
+            if await self.cache.aget(lock) is None or time.monotonic() > deadline:
+                return await self._agenerate(key, generator, timeout, stale_timeout, tags)
+            await asyncio.sleep(_POLL)
 
     async def _agenerate(
         self,
