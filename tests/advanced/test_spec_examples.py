@@ -63,13 +63,26 @@ def test_the_spec_is_beside_the_repository() -> None:
     assert len(spec_blocks()) == 10
 
 
-def test_every_spec_example_runs_and_keeps_its_promise() -> None:
+@pytest.mark.parametrize("engine", ["memory", "redis", "cluster"])
+def test_every_spec_example_runs_and_keeps_its_promise(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """The spec as written; on Redis, with ``RedisCache(url)`` in place of ``InMemoryCache()``."""
     if not SPEC.exists():
         pytest.fail(f"{SPEC} is missing")
     ns: dict[str, Any] = {}
     exec(HELPERS, ns)
+    if engine != "memory":
+        from cache.backend import RedisCache
+
+        server = "redis_server" if engine == "redis" else "redis_cluster"
+        request.getfixturevalue("redis_client" if engine == "redis" else "cluster_client")
+        url = request.getfixturevalue(server).url
+        ns["_engine"] = lambda: RedisCache(url, cluster=engine == "cluster")
     printed = {}
     for heading, code in spec_blocks():
+        if engine != "memory":
+            code = code.replace("InMemoryCache()", "_engine()")
         printed[heading] = run_block(code, ns)
         check = CHECKS.get(heading)
         if check is not None:
