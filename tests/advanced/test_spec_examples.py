@@ -81,9 +81,8 @@ def test_every_spec_example_runs_and_keeps_its_promise(
         ns["_engine"] = lambda: RedisCache(url, cluster=engine == "cluster")
     printed = {}
     for heading, code in spec_blocks():
-        if engine != "memory":
-            code = code.replace("InMemoryCache()", "_engine()")
-        printed[heading] = run_block(code, ns)
+        source = code if engine == "memory" else code.replace("InMemoryCache()", "_engine()")
+        printed[heading] = run_block(source, ns)
         check = CHECKS.get(heading)
         if check is not None:
             check(ns, printed[heading])
