@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cache._types import MISSING, Timeout
 from cache.advanced.statistics import StatsRecorder
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Claim, Entry
 
 __all__ = ["InstrumentedCache"]
 
@@ -106,6 +106,24 @@ class InstrumentedCache(CacheBackend):
         for _ in range(removed):
             self.stats.record_delete()
         return removed
+
+    def set_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Set an entry with refs, recorded as a set."""
+        self.cache.set_entry(key, value, timeout, refs)
+        self.stats.record_set()
+
+    def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Read an entry with its refs, recorded as a hit or a miss."""
+        started = time.perf_counter()
+        entry = self.cache.get_entry(key, claim)
+        elapsed = time.perf_counter() - started
+        if entry.value is MISSING:
+            self.stats.record_miss(elapsed)
+        else:
+            self.stats.record_hit(elapsed)
+        return entry
 
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Compare-and-delete, passed through."""

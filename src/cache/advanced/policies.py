@@ -183,7 +183,8 @@ class ContentTypeCacheManager:
         now = self._clock()
         fresh = now + policy.timeout
         env = Envelope(content, fresh, fresh + policy.stale_while_revalidate, versions)
-        self.cache.set(key, env.dump(), policy.timeout + policy.stale_while_revalidate)
+        ttl = policy.timeout + policy.stale_while_revalidate
+        self.cache.set_entry(key, env.dump(), ttl, refs=self.tags.refs(versions))
         self.stats.record_set()
         return key
 
@@ -193,8 +194,13 @@ class ContentTypeCacheManager:
         """Return the fresh cached content, or None (missing, stale, or its tags invalidated)."""
         started = time.perf_counter()
         key = self.cache_key(content_type, content_id, headers)
-        env = Envelope.load(self.cache.get(key))
-        if env is not None and env.is_fresh(self._clock()) and self.tags.versions_match(env.tags):
+        entry = self.cache.get_entry(key)  # the content and its tags' versions, in one read
+        env = Envelope.load(entry.value)
+        if (
+            env is not None
+            and env.is_fresh(self._clock())
+            and self.tags.matches(env.tags, entry.refs)
+        ):
             self.stats.record_hit(time.perf_counter() - started)
             return env.value
         self.stats.record_miss(time.perf_counter() - started)

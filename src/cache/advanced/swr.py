@@ -28,7 +28,7 @@ from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
 from cache.backend._keys import check_key, reserved_key
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Claim, Entry
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["StaleWhileRevalidateCache"]
@@ -106,11 +106,17 @@ class StaleWhileRevalidateCache:
             check_tags(tags) if tags is not None else frozenset(),
         )
 
-    def _envelope(self, raw: Any) -> Envelope | None:
-        env = Envelope.load(raw)
-        if env is None or not self.tags.versions_match(env.tags):
+    def _read(self, entry: Entry) -> Envelope | None:
+        """Return the usable envelope of an entry read with its refs (no further reads)."""
+        env = Envelope.load(entry.value)
+        if env is None or not self.tags.matches(env.tags, entry.refs):
             return None
         return env
+
+    def _claim_for(self, key: str, stale_timeout: float) -> Claim:
+        # The backend keeps the entry timeout + stale_timeout: with at most
+        # stale_timeout left it is stale, and the read claims the refresh.
+        return Claim(self._lock_key(key), uuid.uuid4().hex, self.lock_timeout, stale_timeout)
 
     def _should_refresh_early(self, env: Envelope, now: float) -> bool:
         beta = self.early_refresh_beta
@@ -122,8 +128,17 @@ class StaleWhileRevalidateCache:
     def _lock_key(self, key: str) -> str:
         return reserved_key("swr", key)
 
-    def _claim(self, key: str) -> str | None:
-        """Claim the refresh of ``key`` in this process and in the backend; return a token."""
+    def _claim(self, key: str, claimed: str | None = None) -> str | None:
+        """Claim the refresh of ``key`` in this process and in the backend; return a token.
+
+        ``claimed``: the token of a lock the read already took in the backend.
+        """
+        if claimed is not None:
+            # The backend lock is the authority: its holder always refreshes.
+            # The in-process set below only saves readers without it a round trip.
+            with self._refreshing_lock:
+                self._refreshing.add(key)
+            return claimed
         with self._refreshing_lock:
             if key in self._refreshing:
                 return None
@@ -151,7 +166,7 @@ class StaleWhileRevalidateCache:
     ) -> None:
         now = self._clock()
         env = Envelope(value, now + timeout, now + timeout + stale_timeout, versions, now - started)
-        self.cache.set(key, env.dump(), timeout + stale_timeout)
+        self.cache.set_entry(key, env.dump(), timeout + stale_timeout, self.tags.refs(versions))
 
     # -- sync -----------------------------------------------------------------
 
@@ -172,15 +187,20 @@ class StaleWhileRevalidateCache:
             key, generator, timeout, stale_timeout, tags
         )
         started = time.perf_counter()
+        claim = self._claim_for(key, stale_timeout) if stale_timeout else None
+        entry = self.cache.get_entry(key, claim)  # entry, tag versions, refresh lock: one read
         now = self._clock()
-        env = self._envelope(self.cache.get(key))
+        env = self._read(entry)
+        claimed = claim.token if claim is not None and entry.claimed else None
         if env is not None and env.is_fresh(now):
+            if claimed is not None:  # backend and clock disagree by a hair: give it back
+                self.cache.delete_if_equals(self._lock_key(key), claimed)
             if self._should_refresh_early(env, now):
                 self._refresh_in_background(key, generator, timeout, stale_timeout, names)
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, False
         if env is not None and env.is_servable(now):
-            self._refresh_in_background(key, generator, timeout, stale_timeout, names)
+            self._refresh_in_background(key, generator, timeout, stale_timeout, names, claimed)
             self.stats.record_stale()
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, True
@@ -206,13 +226,13 @@ class StaleWhileRevalidateCache:
             if self.cache.add(lock, token, self.lock_timeout):
                 try:
                     # Double-check: the previous holder may have stored it just now.
-                    env = self._envelope(self.cache.get(key))
+                    env = self._read(self.cache.get_entry(key))
                     if env is not None and env.is_servable(self._clock()):
                         return env.value
                     return self._generate(key, generator, timeout, stale_timeout, tags)
                 finally:
                     self.cache.delete_if_equals(lock, token)
-            env = self._envelope(self.cache.get(key))
+            env = self._read(self.cache.get_entry(key))
             if env is not None and env.is_servable(self._clock()):
                 return env.value  # the holder stored it
             if self.cache.get(lock) is None or time.monotonic() > deadline:
@@ -250,8 +270,9 @@ class StaleWhileRevalidateCache:
         timeout: float,
         stale_timeout: float,
         tags: frozenset[str],
+        claimed: str | None = None,
     ) -> None:
-        token = self._claim(key)
+        token = self._claim(key, claimed)
         if token is None:
             return
 
@@ -296,12 +317,6 @@ class StaleWhileRevalidateCache:
 
     # -- async ----------------------------------------------------------------
 
-    async def _aenvelope(self, raw: Any) -> Envelope | None:
-        env = Envelope.load(raw)
-        if env is None or not await self.tags.aversions_match(env.tags):
-            return None
-        return env
-
     async def aget_with_swr(
         self,
         key: str,
@@ -316,15 +331,22 @@ class StaleWhileRevalidateCache:
             key, generator, timeout, stale_timeout, tags
         )
         started = time.perf_counter()
+        claim = self._claim_for(key, stale_timeout) if stale_timeout else None
+        entry = await self.cache.aget_entry(key, claim)
         now = self._clock()
-        env = await self._aenvelope(await self.cache.aget(key))
+        env = self._read(entry)
+        claimed = claim.token if claim is not None and entry.claimed else None
         if env is not None and env.is_fresh(now):
+            if claimed is not None:
+                await self.cache.adelete_if_equals(self._lock_key(key), claimed)
             if self._should_refresh_early(env, now):
                 await self._arefresh_in_background(key, generator, timeout, stale_timeout, names)
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, False
         if env is not None and env.is_servable(now):
-            await self._arefresh_in_background(key, generator, timeout, stale_timeout, names)
+            await self._arefresh_in_background(
+                key, generator, timeout, stale_timeout, names, claimed
+            )
             self.stats.record_stale()
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, True
@@ -349,13 +371,13 @@ class StaleWhileRevalidateCache:
         while True:
             if await self.cache.aadd(lock, token, self.lock_timeout):
                 try:
-                    env = await self._aenvelope(await self.cache.aget(key))
+                    env = self._read(await self.cache.aget_entry(key))
                     if env is not None and env.is_servable(self._clock()):
                         return env.value
                     return await self._agenerate(key, generator, timeout, stale_timeout, tags)
                 finally:
                     await self.cache.adelete_if_equals(lock, token)
-            env = await self._aenvelope(await self.cache.aget(key))
+            env = self._read(await self.cache.aget_entry(key))
             if env is not None and env.is_servable(self._clock()):
                 return env.value
             if await self.cache.aget(lock) is None or time.monotonic() > deadline:
@@ -385,7 +407,9 @@ class StaleWhileRevalidateCache:
             versions,
             self._clock() - started,
         )
-        await self.cache.aset(key, env.dump(), timeout + stale_timeout)
+        await self.cache.aset_entry(
+            key, env.dump(), timeout + stale_timeout, self.tags.refs(versions)
+        )
         return value
 
     async def _arefresh_in_background(
@@ -395,13 +419,17 @@ class StaleWhileRevalidateCache:
         timeout: float,
         stale_timeout: float,
         tags: frozenset[str],
+        claimed: str | None = None,
     ) -> None:
         with self._refreshing_lock:
-            if key in self._refreshing:
-                return
+            busy = key in self._refreshing and claimed is None  # see _claim
             self._refreshing.add(key)
-        token = uuid.uuid4().hex
-        if not await self.cache.aadd(self._lock_key(key), token, self.lock_timeout):
+        if busy:
+            return
+        token = claimed or uuid.uuid4().hex
+        if claimed is None and not await self.cache.aadd(
+            self._lock_key(key), token, self.lock_timeout
+        ):
             with self._refreshing_lock:
                 self._refreshing.discard(key)
             return

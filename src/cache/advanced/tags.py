@@ -140,6 +140,14 @@ class CacheTag:
         current = await self.cache.aget_many(keys)
         return all(current.get(k) == v for k, v in keys.items())
 
+    def refs(self, recorded: Mapping[str, str]) -> list[str]:
+        """Return the version keys of ``recorded`` tags, to store as an entry's refs."""
+        return [self.version_key(tag) for tag in recorded]
+
+    def matches(self, recorded: Mapping[str, str], refs: Mapping[str, object]) -> bool:
+        """Return True if ``refs`` (as read by ``get_entry``) still hold the recorded versions."""
+        return all(refs.get(self.version_key(tag)) == v for tag, v in recorded.items())
+
     def invalidate_tag(self, tag: str) -> None:
         """Invalidate every entry tagged ``tag`` (one write, whatever their number)."""
         self.invalidate_tags([check_key(tag, "tag")])

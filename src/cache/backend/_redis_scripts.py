@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "BATCH",
     "DELETE_IF_EQUALS",
+    "GET_ENTRY",
     "INCR",
     "INDEX_ADD",
     "INDEX_REMOVE",
@@ -90,4 +91,29 @@ local members = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
 redis.call('ZREM', KEYS[1], unpack(members))
 redis.call('ZREM', KEYS[2], unpack(members))
 return #members
+"""
+
+# KEYS[1] entry, KEYS[2] claim key; ARGV[1] claim token, ARGV[2] claim ms,
+# ARGV[3] claim when the entry's PTTL is at most this (-1: no claim).
+# An entry written by set_entry starts with 'r', a 4-byte length and a JSON
+# list of the keys it depends on; their values come back in the same reply.
+# The refs are not declared in KEYS: single-server only (a cluster reads
+# them in separate commands, see RedisCache.get_entry).
+GET_ENTRY = """
+local value = redis.call('GET', KEYS[1])
+if not value then return {false, {}, 0} end
+local refs = {}
+if string.sub(value, 1, 1) == 'r' then
+  local size = struct.unpack('>I4', value, 2)
+  local names = cjson.decode(string.sub(value, 6, 5 + size))
+  if #names > 0 then refs = redis.call('MGET', unpack(names)) end
+end
+local claimed = 0
+if tonumber(ARGV[3]) >= 0 then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl >= 0 and ttl <= tonumber(ARGV[3]) then
+    if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then claimed = 1 end
+  end
+end
+return {value, refs, claimed}
 """

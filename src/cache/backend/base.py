@@ -12,13 +12,38 @@ store" (and removes what was stored), as in Django.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cache._types import MISSING, Timeout
 from cache.backend._keys import check_key
 
-__all__ = ["CacheBackend"]
+__all__ = ["CacheBackend", "Claim", "Entry"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Ask :meth:`CacheBackend.get_entry` to take a lock when an entry nears expiry.
+
+    The lock ``key`` is added (only if absent) with ``token`` for ``timeout``
+    seconds when the entry exists and has at most ``when_ttl_below`` seconds
+    left to live.
+    """
+
+    key: str
+    token: str
+    timeout: float
+    when_ttl_below: float
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What :meth:`CacheBackend.get_entry` read: the value, its refs' values, the claim."""
+
+    value: Any
+    refs: dict[str, Any] = field(default_factory=dict)
+    claimed: bool = False
 
 
 class CacheBackend(abc.ABC):
@@ -75,6 +100,25 @@ class CacheBackend(abc.ABC):
 
         A missing key starts from 0 and is stored with the default timeout; a
         non-integer value raises ``CacheTypeError`` and is left as it was.
+        """
+
+    @abc.abstractmethod
+    def set_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Store ``value`` together with the keys it depends on (``refs``).
+
+        :meth:`get` returns the value alone; :meth:`get_entry` also returns
+        the current values of the refs, in the same round trip where the
+        engine can.
+        """
+
+    @abc.abstractmethod
+    def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Read ``key``, the current values of its refs, and try ``claim``, in one step.
+
+        ``Entry.value`` is ``MISSING`` on a miss; ``Entry.refs`` maps each
+        ref that holds a value to that value.
         """
 
     @abc.abstractmethod
@@ -207,6 +251,16 @@ class CacheBackend(abc.ABC):
     async def adelete_if_equals(self, key: str, expected: Any) -> bool:
         """Async :meth:`delete_if_equals`."""
         return self.delete_if_equals(key, expected)
+
+    async def aset_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Async :meth:`set_entry`."""
+        self.set_entry(key, value, timeout, refs)
+
+    async def aget_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Async :meth:`get_entry`."""
+        return self.get_entry(key, claim)
 
     async def atouch(self, key: str, timeout: Timeout = None) -> bool:
         """Async :meth:`touch`."""

@@ -7,7 +7,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cache._clock import Clock, system_clock
@@ -20,7 +20,7 @@ from cache.backend._keys import (
     resolve_timeout,
 )
 from cache.backend._sorted_index import SortedIndex, check_count, check_scores
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Claim, Entry
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "InMemoryCache"]
@@ -129,6 +129,7 @@ class InMemoryCache(CacheBackend):
         self._ghost_small: OrderedDict[str, None] = OrderedDict()
         self._ghost_main: OrderedDict[str, None] = OrderedDict()
         self._indexes: dict[str, SortedIndex] = {}
+        self._refs: dict[str, tuple[str, ...]] = {}  # refs of entries written by set_entry
         #: Entries removed to make room (not counting expiry or delete).
         self.evictions = 0
         self._stop_sweeper: threading.Event | None = None
@@ -251,6 +252,33 @@ class InMemoryCache(CacheBackend):
             self._remove(entry)
             return not self._expired(entry, self._clock())
 
+    def set_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Store ``value`` and the keys it depends on."""
+        checked = tuple(check_key(r, "refs") for r in refs)
+        with self._lock:
+            self._refs.pop(key, None)
+        self.set(key, value, timeout)
+        if checked:
+            with self._lock:
+                if key in self._data:
+                    self._refs[key] = checked
+
+    def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Read ``key``, its refs' values and try ``claim`` (all in this process)."""
+        value = self.get(key, MISSING)
+        if value is MISSING:
+            return Entry(MISSING)
+        refs = self.get_many(self._refs.get(key, ()))
+        claimed = False
+        if claim is not None:
+            entry = self._lookup(key)
+            expires = None if entry is None else entry[_EXPIRES]
+            if expires is not None and expires - self._clock() <= claim.when_ttl_below:
+                claimed = self.add(claim.key, claim.token, claim.timeout)
+        return Entry(value, refs, claimed)
+
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Remove ``key`` only if its live value equals ``expected``."""
         key = check_key(key)
@@ -317,6 +345,7 @@ class InMemoryCache(CacheBackend):
             self._ghost_small.clear()
             self._ghost_main.clear()
             self._indexes.clear()
+            self._refs.clear()
 
     def cleanup_expired(self) -> int:
         """Remove every expired entry now (O(n) under the lock); return how many."""
@@ -370,6 +399,8 @@ class InMemoryCache(CacheBackend):
 
     def _remove(self, entry: list[Any]) -> None:
         del self._data[entry[_KEY]]
+        if self._refs:
+            self._refs.pop(entry[_KEY], None)
         if entry[_QUEUE] == _SMALL:
             self._small_len -= 1
         entry[_QUEUE] = _DEAD  # the queues drop dead entries when they reach them

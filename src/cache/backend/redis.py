@@ -9,10 +9,12 @@ wire logic.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
+import struct
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -35,7 +37,7 @@ from cache.backend._redis_client import (
     make_sync_client,
 )
 from cache.backend._sorted_index import check_count, check_scores
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Claim, Entry
 from cache.backend.serializers import JSONSerializer, SerializationError, Serializer
 from cache.errors import CacheTypeError
 
@@ -46,6 +48,7 @@ log = logging.getLogger("cache.backend.redis")
 _SCRIPTS = {
     "incr": lua.INCR,
     "delete_if_equals": lua.DELETE_IF_EQUALS,
+    "get_entry": lua.GET_ENTRY,
     "touch": lua.TOUCH,
     "index_add": lua.INDEX_ADD,
     "index_remove": lua.INDEX_REMOVE,
@@ -167,6 +170,8 @@ class RedisCache(CacheBackend):
         if raw is None:
             return MISSING
         try:
+            if raw[:1] == b"r":  # written by set_entry: skip the refs header
+                raw = raw[5 + struct.unpack(">I", raw[1:5])[0] :]
             if raw[0] in _DIGITS:
                 return int(raw)
             return self.serializer.loads(raw)
@@ -320,6 +325,108 @@ class RedisCache(CacheBackend):
     def _delete_if(self, key: str, expected: Any) -> Call:
         k, data = self._k(check_key(key)), self._dump(expected)
         return lambda side: side.scripts["delete_if_equals"](keys=[k], args=[data])
+
+    # -- entries with refs: one round trip on a single server ---------------------
+
+    def _set_entry(
+        self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]
+    ) -> Call | None:
+        k = self._k(check_key(key))
+        names = json.dumps([self._k(check_key(r, "refs")) for r in refs]).encode()
+        ttl = self._ttl_ms(timeout)
+        if ttl is False:
+            return None
+        data = b"r" + struct.pack(">I", len(names)) + names + self._dump(value)
+        return lambda side: side.client.set(k, data, px=ttl)
+
+    def set_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Store ``value`` with the keys it depends on, in a header before the value."""
+        call = self._set_entry(key, value, timeout, refs)
+        if call is None:
+            self.delete(key)
+        else:
+            self._run("set_entry", call, None)
+
+    async def aset_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Async :meth:`set_entry`."""
+        call = self._set_entry(key, value, timeout, refs)
+        if call is None:
+            await self.adelete(key)
+        else:
+            await self._arun("set_entry", call, None)
+
+    def _claim_args(self, key: str, claim: Claim | None) -> tuple[list[str], list[Any]]:
+        k = self._k(check_key(key))
+        if claim is None:
+            return [k, k], [b"", 0, -1]
+        return [k, self._k(check_key(claim.key, "claim"))], [
+            self._dump(claim.token),
+            max(1, math.ceil(claim.timeout * 1000)),
+            max(0, math.floor(claim.when_ttl_below * 1000)),
+        ]
+
+    def _entry(self, key: str, reply: Any) -> Entry:
+        if reply is None:
+            return Entry(MISSING)
+        raw, ref_raws, claimed = reply
+        value = self._load(raw, key)
+        if value is MISSING or raw[:1] != b"r":
+            return Entry(value, {}, bool(claimed))
+        size = struct.unpack(">I", raw[1:5])[0]
+        names = [n[len(self._prefix) :] for n in json.loads(raw[5 : 5 + size])]
+        refs = {}
+        for name, ref_raw in zip(names, ref_raws or [None] * len(names), strict=True):
+            ref = self._load(ref_raw, name)
+            if ref is not MISSING:
+                refs[name] = ref
+        return Entry(value, refs, bool(claimed))
+
+    def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Read ``key``, its refs and try ``claim``: one script, one round trip.
+
+        On a cluster the refs live in other slots: the entry and its TTL come
+        in one round trip, the refs in one per slot, the claim in one more.
+        """
+        keys, args = self._claim_args(key, claim)
+        if self.cluster:
+            return self._get_entry_cluster(key, keys, args)
+        call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
+        return self._entry(key, self._run("get_entry", call, None))
+
+    async def aget_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Async :meth:`get_entry`."""
+        keys, args = self._claim_args(key, claim)
+        if self.cluster:
+            return await asyncio.to_thread(self._get_entry_cluster, key, keys, args)
+        call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
+        return self._entry(key, await self._arun("get_entry", call, None))
+
+    def _get_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
+        def read(side: _Side) -> Any:
+            pipe = side.client.pipeline(transaction=False)
+            pipe.get(keys[0])
+            pipe.pttl(keys[0])
+            return pipe.execute()
+
+        raw, ttl = self._run("get_entry", read, [None, -2])
+        if raw is None:
+            return Entry(MISSING)
+        ref_raws: list[Any] = []
+        if raw[:1] == b"r":
+            names = json.loads(raw[5 : 5 + struct.unpack(">I", raw[1:5])[0]])
+            if names:
+                ref_raws = self._run(
+                    "get_entry", lambda side: side.mget(names), [None] * len(names)
+                )
+        claimed = 0
+        if args[2] >= 0 and 0 <= ttl <= args[2]:
+            claim = lambda side: side.client.set(keys[1], args[0], nx=True, px=args[1])  # noqa: E731
+            claimed = bool(self._run("get_entry", claim, False))
+        return self._entry(key, [raw, ref_raws, claimed])
 
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Remove ``key`` only if it holds ``expected`` (one atomic script)."""

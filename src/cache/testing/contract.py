@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cache._types import MISSING
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Claim
 from cache.errors import CacheTypeError, CacheValueError, InvalidKeyError, InvalidTimeoutError
 
 __all__ = ["BAD_KEYS", "BAD_TIMEOUTS", "BackendContract"]
@@ -134,6 +134,36 @@ class BackendContract:
         assert backend.get("lock") == "token-a"
         assert backend.delete_if_equals("lock", "token-a") is True
         assert backend.get("lock", MISSING) is MISSING
+
+    def test_entries_with_refs(
+        self, backend: CacheBackend, advance: Callable[[float], None]
+    ) -> None:
+        backend.set("ver:a", "1")
+        backend.set_entry("page", {"html": "<p>"}, timeout=100, refs=["ver:a", "ver:b"])
+        assert backend.get("page") == {"html": "<p>"}  # a plain get sees the value alone
+        entry = backend.get_entry("page")
+        assert entry.value == {"html": "<p>"}
+        assert entry.refs == {"ver:a": "1"}  # ver:b holds nothing
+        assert entry.claimed is False
+        backend.set("ver:b", 2)
+        assert backend.get_entry("page").refs == {"ver:a": "1", "ver:b": 2}
+        assert backend.get_entry("absent").value is MISSING
+        # A claim is taken only when the entry has little time left, and only once.
+        claim = Claim("lock:page", "token-1", timeout=30, when_ttl_below=10)
+        assert backend.get_entry("page", claim).claimed is False
+        advance(95)
+        assert backend.get_entry("page", claim).claimed is True
+        other = Claim("lock:page", "token-2", timeout=30, when_ttl_below=10)
+        assert backend.get_entry("page", other).claimed is False
+        assert backend.delete_if_equals("lock:page", "token-1") is True
+        with pytest.raises(CacheTypeError, match="refs"):
+            backend.set_entry("x", 1, refs=[3])  # type: ignore[list-item]
+
+    async def test_entries_async(self, backend: CacheBackend) -> None:
+        await backend.aset_entry("e", [1, 2], timeout=60, refs=["r"])
+        await backend.aset("r", "v")
+        entry = await backend.aget_entry("e")
+        assert (entry.value, entry.refs) == ([1, 2], {"r": "v"})
 
     def test_touch(self, backend: CacheBackend, advance: Callable[[float], None]) -> None:
         assert backend.touch("absent", 10) is False
