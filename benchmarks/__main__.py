@@ -239,6 +239,10 @@ def main() -> None:
     print("\n".join(checks))
     print()
     print(features.report(q))
+    print()
+    from benchmarks import redis as redis_bench  # needs redis-server on the PATH
+
+    print(redis_bench.report(q))
 
 
 if __name__ == "__main__":

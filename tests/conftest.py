@@ -10,7 +10,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from cache.testing import FakeClock
-from tests.servers import RedisClusterServers, RedisServer
+from cache.testing.redis_server import RedisClusterServers, RedisServer
 
 
 @pytest.fixture

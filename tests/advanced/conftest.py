@@ -13,7 +13,7 @@ import pytest
 from cache.backend import CacheBackend, InMemoryCache, RedisCache
 from cache.backend._keys import RESERVED_PREFIX
 from cache.testing import FakeClock
-from tests.servers import shift_ttls
+from cache.testing.redis_server import shift_ttls
 
 ENGINES = ["memory", "redis", "cluster"]
 

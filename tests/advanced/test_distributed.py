@@ -13,8 +13,8 @@ import redis
 
 from cache.advanced import CacheStatistics, StaleWhileRevalidateCache
 from cache.backend import RedisCache
+from cache.testing.redis_server import RedisServer
 from tests import distributed_workers as workers
-from tests.servers import RedisServer
 
 PROCESSES = 4
 

@@ -10,7 +10,7 @@ from redis.cluster import RedisCluster
 
 from cache.backend import RedisCache
 from cache.testing.contract import BackendContract
-from tests.servers import RedisClusterServers, RedisServer, shift_ttls
+from cache.testing.redis_server import RedisClusterServers, RedisServer, shift_ttls
 
 
 class TestRedisContract(BackendContract):

@@ -22,7 +22,7 @@ from cache.backend import RedisCache
 from cache.backend._redis_client import BackendUnavailableError
 from cache.backend.serializers import MsgpackSerializer, PickleSerializer
 from cache.errors import CacheTypeError, CacheValueError
-from tests.servers import RedisServer
+from cache.testing.redis_server import RedisServer
 
 KEY = b"k" * 32
 

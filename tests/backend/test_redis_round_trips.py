@@ -12,7 +12,7 @@ import redis
 from cache.advanced import CachePolicy, CacheTag, ContentTypeCacheManager, StaleWhileRevalidateCache
 from cache.backend import RedisCache
 from cache.testing import FakeClock
-from tests.servers import RedisServer, shift_ttls
+from cache.testing.redis_server import RedisServer, shift_ttls
 
 
 class CountingConnection(redis.Connection):

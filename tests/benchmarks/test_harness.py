@@ -22,7 +22,14 @@ def test_quick_benchmark_prints_every_table() -> None:
         check=True,
         timeout=300,
     ).stdout
-    for heading in ("ns per operation", "Hit ratio", "two threads", "Targets", "invalidate_tag"):
+    for heading in (
+        "ns per operation",
+        "Hit ratio",
+        "two threads",
+        "Targets",
+        "invalidate_tag",
+        "RedisCache over loopback",
+    ):
         assert heading in out
     assert "| cache.InMemoryCache |" in out
     assert "| theine |" in out

@@ -1,4 +1,8 @@
-"""Real Redis servers for the tests: started on loopback ports in temporary directories."""
+"""Real Redis servers for tests and benchmarks: on loopback ports, in temporary directories.
+
+Needs ``redis-server`` and ``redis-cli`` on the PATH (Debian: ``apt-get install
+redis-server``) and the ``redis`` extra.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+__all__ = ["RedisClusterServers", "RedisServer", "free_port", "shift_ttls"]
 
 import redis
 
@@ -23,13 +29,14 @@ def _is_free(port: int) -> bool:
 
 
 def free_port() -> int:
+    """Return a free loopback port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def free_cluster_port() -> int:
-    """A free port whose cluster bus port (port + 10000) is free too; at most 55535."""
+    """Return a free port whose cluster bus port (+10000) is free too, at most 55535."""
     rng = random.Random()
     for _ in range(200):
         port = rng.randrange(20_000, 55_000)
@@ -59,9 +66,11 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The server's URL."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start the server and wait until it answers PING."""
         self.process = subprocess.Popen(
             [
                 redis_server_binary(),
@@ -104,6 +113,7 @@ class RedisServer:
         client.close()
 
     def stop(self) -> None:
+        """Stop the server (its data is lost: no persistence)."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -136,9 +146,11 @@ class RedisClusterServers:
 
     @property
     def url(self) -> str:
+        """The URL of one node, enough for a cluster client to find the others."""
         return self.nodes[0].url
 
     def start(self) -> None:
+        """Start the nodes, form the cluster, wait for cluster_state:ok."""
         for node in self.nodes:
             node.start()
         cli = shutil.which("redis-cli") or "redis-cli"
@@ -166,6 +178,7 @@ class RedisClusterServers:
             client.close()
 
     def stop(self) -> None:
+        """Stop every node."""
         for node in self.nodes:
             node.stop()
 
