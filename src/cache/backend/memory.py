@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cache._clock import Clock, system_clock
@@ -15,11 +14,12 @@ from cache._types import MISSING, Timeout
 from cache.backend._keys import (
     MAX_KEY_LENGTH,
     check_default_timeout,
-    check_index_name,
     check_key,
     resolve_timeout,
 )
-from cache.backend._sorted_index import SortedIndex, check_count, check_scores
+from cache.backend._locks import WriteLock
+from cache.backend._memory_index import MemoryIndexMixin
+from cache.backend._sorted_index import SortedIndex
 from cache.backend.base import CacheBackend, Claim, Entry
 from cache.errors import CacheTypeError, CacheValueError
 
@@ -37,48 +37,7 @@ _FREQ_CAP = 3
 _INF = math.inf
 
 
-class _WriteLock:
-    """A mutex whose waiters yield the GIL instead of sleeping on the OS lock.
-
-    With a plain ``threading.Lock``, a writer preempted while holding it sends
-    the other thread to sleep on the semaphore, and every hand-off then waits
-    out a GIL switch interval: two threads sharing one cache ran at 0.62x the
-    throughput of one. Waiting with ``sleep(0)`` keeps them at 0.99x
-    (``python -m benchmarks``, issue 2). After a bounded spin the waiter blocks,
-    so a long holder (a big ``cleanup_expired``) costs no CPU.
-    """
-
-    __slots__ = ("raw_acquire", "release")
-
-    def __init__(self) -> None:
-        lock = threading.Lock()
-        #: ``raw_acquire(False)`` tries without waiting; hot paths inline it
-        #: and call :meth:`wait` only when it fails (a Python-level call here
-        #: would cost as much as the rest of a ``set``).
-        self.raw_acquire = lock.acquire
-        self.release = lock.release
-
-    def acquire(self) -> None:
-        """Take the lock, yielding the GIL while another thread holds it."""
-        if not self.raw_acquire(False):
-            self.wait()
-
-    def wait(self) -> None:
-        """Take a lock that another thread holds."""
-        for _ in range(1_000):
-            time.sleep(0)
-            if self.raw_acquire(False):
-                return
-        self.raw_acquire()
-
-    def __enter__(self) -> None:
-        self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-class InMemoryCache(CacheBackend):
+class InMemoryCache(MemoryIndexMixin, CacheBackend):
     """A bounded, thread-safe cache in this process's memory.
 
     Values are stored by reference, not copied: mutating a value after ``set``
@@ -121,7 +80,7 @@ class InMemoryCache(CacheBackend):
         self._clock = clock
         self._data: dict[str, list[Any]] = {}
         self._lookup = self._data.get  # bound once: saves an attribute load per get
-        self._lock = _WriteLock()
+        self._lock = WriteLock()
         self._small: deque[list[Any]] = deque()
         self._main: deque[list[Any]] = deque()
         self._small_len = 0
@@ -451,81 +410,6 @@ class InMemoryCache(CacheBackend):
             self.evictions += 1
             self._remember(self._ghost_main, entry[_KEY])
             return
-
-    # -- ordered key index ----------------------------------------------------
-
-    def _index(self, index: str) -> SortedIndex:
-        found = self._indexes.get(index)
-        if found is None:
-            found = self._indexes[index] = SortedIndex()
-        return found
-
-    def index_add(self, index: str, members: Mapping[str, float]) -> int:
-        """Add members with scores; return how many are new."""
-        index = check_index_name(index)
-        checked = check_scores(members)
-        with self._lock:
-            return self._index(index).add(checked)
-
-    def index_remove(self, index: str, members: Iterable[str]) -> int:
-        """Remove members; return how many were present."""
-        index = check_index_name(index)
-        checked = [check_key(m, "member") for m in members]
-        with self._lock:
-            found = self._indexes.get(index)
-            return 0 if found is None else found.remove(checked)
-
-    def index_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
-        """Return members starting with ``prefix`` in order, at most ``limit``."""
-        index = check_index_name(index)
-        if not isinstance(prefix, str):
-            raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
-        limit = check_count(limit, "limit", allow_none=True)
-        with self._lock:
-            found = self._indexes.get(index)
-            return [] if found is None else found.prefix(prefix, limit)
-
-    def index_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
-        """Return up to ``count`` members after ``after`` in lexical order."""
-        index = check_index_name(index)
-        if not isinstance(after, str):
-            raise CacheTypeError(f"after must be a str, got {type(after).__name__}")
-        checked = check_count(count, "count")
-        assert checked is not None
-        with self._lock:
-            found = self._indexes.get(index)
-            return [] if found is None else found.scan(after, checked)
-
-    def index_remove_below(self, index: str, cutoff: float) -> int:
-        """Remove members scored below ``cutoff``; return how many."""
-        index = check_index_name(index)
-        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
-            raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__}")
-        with self._lock:
-            found = self._indexes.get(index)
-            return 0 if found is None else found.remove_below(float(cutoff))
-
-    def index_trim(self, index: str, max_size: int) -> int:
-        """Remove the lowest-scored members beyond ``max_size``; return how many."""
-        index = check_index_name(index)
-        checked = check_count(max_size, "max_size")
-        assert checked is not None
-        with self._lock:
-            found = self._indexes.get(index)
-            return 0 if found is None else found.trim(checked)
-
-    def index_len(self, index: str) -> int:
-        """Return how many members ``index`` has."""
-        index = check_index_name(index)
-        found = self._indexes.get(index)
-        return 0 if found is None else len(found)
-
-    def index_score(self, index: str, member: str) -> float | None:
-        """Return the score of ``member`` or None."""
-        index = check_index_name(index)
-        member = check_key(member, "member")
-        found = self._indexes.get(index)
-        return None if found is None else found.score(member)
 
     # -- background sweeper ---------------------------------------------------
 

@@ -9,12 +9,11 @@ wire logic.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import struct
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -24,9 +23,7 @@ from cache._types import MISSING, Timeout
 from cache.backend import _redis_scripts as lua
 from cache.backend._keys import (
     check_default_timeout,
-    check_index_name,
     check_key,
-    reserved_key,
     resolve_timeout,
 )
 from cache.backend._redis_client import (
@@ -36,8 +33,9 @@ from cache.backend._redis_client import (
     make_async_client,
     make_sync_client,
 )
-from cache.backend._sorted_index import check_count, check_scores
-from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend._redis_entries import RedisEntriesMixin
+from cache.backend._redis_index import RedisIndexMixin
+from cache.backend.base import CacheBackend
 from cache.backend.serializers import JSONSerializer, SerializationError, Serializer
 from cache.errors import CacheTypeError
 
@@ -83,7 +81,7 @@ async def _close_at_loop_shutdown(client: Any) -> AsyncGenerator[None, None]:
         await client.aclose()
 
 
-class RedisCache(CacheBackend):
+class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
     """A cache shared by every process and host that reaches one Redis (or Valkey, or cluster).
 
     Args:
@@ -266,10 +264,6 @@ class RedisCache(CacheBackend):
             f"incr needs an int under key {key!r}; the value was left unchanged ({exc})"
         )
 
-    def _ix(self, index: str) -> list[str]:
-        name = self._prefix + reserved_key("idx", "{" + check_index_name(index) + "}")
-        return [name + ":lex", name + ":age"]
-
     # -- key-value --------------------------------------------------------------
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -325,108 +319,6 @@ class RedisCache(CacheBackend):
     def _delete_if(self, key: str, expected: Any) -> Call:
         k, data = self._k(check_key(key)), self._dump(expected)
         return lambda side: side.scripts["delete_if_equals"](keys=[k], args=[data])
-
-    # -- entries with refs: one round trip on a single server ---------------------
-
-    def _set_entry(
-        self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]
-    ) -> Call | None:
-        k = self._k(check_key(key))
-        names = json.dumps([self._k(check_key(r, "refs")) for r in refs]).encode()
-        ttl = self._ttl_ms(timeout)
-        if ttl is False:
-            return None
-        data = b"r" + struct.pack(">I", len(names)) + names + self._dump(value)
-        return lambda side: side.client.set(k, data, px=ttl)
-
-    def set_entry(
-        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
-    ) -> None:
-        """Store ``value`` with the keys it depends on, in a header before the value."""
-        call = self._set_entry(key, value, timeout, refs)
-        if call is None:
-            self.delete(key)
-        else:
-            self._run("set_entry", call, None)
-
-    async def aset_entry(
-        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
-    ) -> None:
-        """Async :meth:`set_entry`."""
-        call = self._set_entry(key, value, timeout, refs)
-        if call is None:
-            await self.adelete(key)
-        else:
-            await self._arun("set_entry", call, None)
-
-    def _claim_args(self, key: str, claim: Claim | None) -> tuple[list[str], list[Any]]:
-        k = self._k(check_key(key))
-        if claim is None:
-            return [k, k], [b"", 0, -1]
-        return [k, self._k(check_key(claim.key, "claim"))], [
-            self._dump(claim.token),
-            max(1, math.ceil(claim.timeout * 1000)),
-            max(0, math.floor(claim.when_ttl_below * 1000)),
-        ]
-
-    def _entry(self, key: str, reply: Any) -> Entry:
-        if reply is None:
-            return Entry(MISSING)
-        raw, ref_raws, claimed = reply
-        value = self._load(raw, key)
-        if value is MISSING or raw[:1] != b"r":
-            return Entry(value, {}, bool(claimed))
-        size = struct.unpack(">I", raw[1:5])[0]
-        names = [n[len(self._prefix) :] for n in json.loads(raw[5 : 5 + size])]
-        refs = {}
-        for name, ref_raw in zip(names, ref_raws or [None] * len(names), strict=True):
-            ref = self._load(ref_raw, name)
-            if ref is not MISSING:
-                refs[name] = ref
-        return Entry(value, refs, bool(claimed))
-
-    def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
-        """Read ``key``, its refs and try ``claim``: one script, one round trip.
-
-        On a cluster the refs live in other slots: the entry and its TTL come
-        in one round trip, the refs in one per slot, the claim in one more.
-        """
-        keys, args = self._claim_args(key, claim)
-        if self.cluster:
-            return self._get_entry_cluster(key, keys, args)
-        call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
-        return self._entry(key, self._run("get_entry", call, None))
-
-    async def aget_entry(self, key: str, claim: Claim | None = None) -> Entry:
-        """Async :meth:`get_entry`."""
-        keys, args = self._claim_args(key, claim)
-        if self.cluster:
-            return await asyncio.to_thread(self._get_entry_cluster, key, keys, args)
-        call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
-        return self._entry(key, await self._arun("get_entry", call, None))
-
-    def _get_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
-        def read(side: _Side) -> Any:
-            pipe = side.client.pipeline(transaction=False)
-            pipe.get(keys[0])
-            pipe.pttl(keys[0])
-            return pipe.execute()
-
-        raw, ttl = self._run("get_entry", read, [None, -2])
-        if raw is None:
-            return Entry(MISSING)
-        ref_raws: list[Any] = []
-        if raw[:1] == b"r":
-            names = json.loads(raw[5 : 5 + struct.unpack(">I", raw[1:5])[0]])
-            if names:
-                ref_raws = self._run(
-                    "get_entry", lambda side: side.mget(names), [None] * len(names)
-                )
-        claimed = 0
-        if args[2] >= 0 and 0 <= ttl <= args[2]:
-            claim = lambda side: side.client.set(keys[1], args[0], nx=True, px=args[1])  # noqa: E731
-            claimed = bool(self._run("get_entry", claim, False))
-        return self._entry(key, [raw, ref_raws, claimed])
 
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Remove ``key`` only if it holds ``expected`` (one atomic script)."""
@@ -568,157 +460,6 @@ class RedisCache(CacheBackend):
     def cleanup_expired(self) -> int:
         """Return 0: Redis removes expired keys itself."""
         return 0
-
-    # -- ordered key index: two sorted sets sharing a hash tag ---------------------
-
-    def _index_add(self, index: str, members: Mapping[str, float]) -> Call:
-        keys, checked = self._ix(index), check_scores(members)
-        args: list[Any] = []
-        for member, score in checked.items():
-            args += [repr(score), member]
-        return lambda side: side.scripts["index_add"](keys=keys, args=args)
-
-    def index_add(self, index: str, members: Mapping[str, float]) -> int:
-        """Add members with scores; return how many are new."""
-        if not members:
-            return 0
-        return int(self._run("index_add", self._index_add(index, members), 0))
-
-    async def aindex_add(self, index: str, members: Mapping[str, float]) -> int:
-        """Async :meth:`index_add`."""
-        if not members:
-            return 0
-        return int(await self._arun("index_add", self._index_add(index, members), 0))
-
-    def _index_remove(self, index: str, members: Iterable[str]) -> Call | None:
-        keys, args = self._ix(index), [check_key(m, "member") for m in members]
-        if not args:
-            return None
-        return lambda side: side.scripts["index_remove"](keys=keys, args=args)
-
-    def index_remove(self, index: str, members: Iterable[str]) -> int:
-        """Remove members; return how many were present."""
-        call = self._index_remove(index, members)
-        return 0 if call is None else int(self._run("index_remove", call, 0))
-
-    async def aindex_remove(self, index: str, members: Iterable[str]) -> int:
-        """Async :meth:`index_remove`."""
-        call = self._index_remove(index, members)
-        return 0 if call is None else int(await self._arun("index_remove", call, 0))
-
-    def _range(self, index: str, low: str | bytes, high: str | bytes, limit: int | None) -> Call:
-        key = self._ix(index)[0]
-        extra = {} if limit is None else {"start": 0, "num": limit}
-
-        def call(side: _Side) -> Any:
-            return side.client.zrangebylex(key, low, high, **extra)
-
-        return call
-
-    def _prefix_call(self, index: str, prefix: str, limit: int | None) -> Call:
-        if not isinstance(prefix, str):
-            raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
-        limit = check_count(limit, "limit", allow_none=True)
-        if not prefix:
-            return self._range(index, "-", "+", limit)
-        # Bytes, not str: every UTF-8 string starting with prefix sorts below
-        # prefix + 0xFF, a byte UTF-8 never uses (a str would encode it as two).
-        raw = prefix.encode()
-        return self._range(index, b"[" + raw, b"(" + raw + b"\xff", limit)
-
-    def index_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
-        """Return members starting with ``prefix`` (``ZRANGEBYLEX``), at most ``limit``."""
-        return self._members(self._run("index_prefix", self._prefix_call(index, prefix, limit), []))
-
-    async def aindex_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
-        """Async :meth:`index_prefix`."""
-        call = self._prefix_call(index, prefix, limit)
-        return self._members(await self._arun("index_prefix", call, []))
-
-    def _scan_call(self, index: str, after: str, count: int) -> Call:
-        if not isinstance(after, str):
-            raise CacheTypeError(f"after must be a str, got {type(after).__name__}")
-        checked = check_count(count, "count")
-        return self._range(index, "(" + after if after else "-", "+", checked)
-
-    def index_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
-        """Return up to ``count`` members after ``after`` in lexical order."""
-        return self._members(self._run("index_scan", self._scan_call(index, after, count), []))
-
-    async def aindex_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
-        """Async :meth:`index_scan`."""
-        call = self._scan_call(index, after, count)
-        return self._members(await self._arun("index_scan", call, []))
-
-    @staticmethod
-    def _members(raw: list[Any]) -> list[str]:
-        return [m.decode() if isinstance(m, bytes) else m for m in raw]
-
-    def _script(self, name: str, index: str, arg: Any) -> Call:
-        keys = self._ix(index)
-        return lambda side: side.scripts[name](keys=keys, args=[arg, lua.BATCH])
-
-    def _batched(self, name: str, index: str, arg: Any) -> int:
-        call, total = self._script(name, index, arg), 0
-        while True:
-            done = int(self._run(name, call, 0))
-            total += done
-            if done < lua.BATCH:
-                return total
-
-    async def _abatched(self, name: str, index: str, arg: Any) -> int:
-        call, total = self._script(name, index, arg), 0
-        while True:
-            done = int(await self._arun(name, call, 0))
-            total += done
-            if done < lua.BATCH:
-                return total
-
-    @staticmethod
-    def _cutoff(cutoff: float) -> str:
-        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
-            raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__}")
-        return repr(float(cutoff))
-
-    def index_remove_below(self, index: str, cutoff: float) -> int:
-        """Remove members scored below ``cutoff``, a batch per script call."""
-        return self._batched("index_remove_below", index, self._cutoff(cutoff))
-
-    async def aindex_remove_below(self, index: str, cutoff: float) -> int:
-        """Async :meth:`index_remove_below`."""
-        return await self._abatched("index_remove_below", index, self._cutoff(cutoff))
-
-    def index_trim(self, index: str, max_size: int) -> int:
-        """Remove the lowest-scored members beyond ``max_size``."""
-        return self._batched("index_trim", index, check_count(max_size, "max_size"))
-
-    async def aindex_trim(self, index: str, max_size: int) -> int:
-        """Async :meth:`index_trim`."""
-        return await self._abatched("index_trim", index, check_count(max_size, "max_size"))
-
-    def index_len(self, index: str) -> int:
-        """Return how many members ``index`` has (``ZCARD``)."""
-        key = self._ix(index)[0]
-        return int(self._run("index_len", lambda side: side.client.zcard(key), 0))
-
-    async def aindex_len(self, index: str) -> int:
-        """Async :meth:`index_len`."""
-        key = self._ix(index)[0]
-        return int(await self._arun("index_len", lambda side: side.client.zcard(key), 0))
-
-    def _score(self, index: str, member: str) -> Call:
-        key, member = self._ix(index)[1], check_key(member, "member")
-        return lambda side: side.client.zscore(key, member)
-
-    def index_score(self, index: str, member: str) -> float | None:
-        """Return the score of ``member`` or None."""
-        score = self._run("index_score", self._score(index, member), None)
-        return None if score is None else float(score)
-
-    async def aindex_score(self, index: str, member: str) -> float | None:
-        """Async :meth:`index_score`."""
-        score = await self._arun("index_score", self._score(index, member), None)
-        return None if score is None else float(score)
 
     def close(self) -> None:
         """Close the sync client's connections."""

@@ -1,0 +1,189 @@
+"""RedisCache's ordered key index: two sorted sets per index, sharing a hash tag.
+
+The by-name set (all scores 0) serves prefix ranges with ``ZRANGEBYLEX``; the
+by-score set serves age cleanup. Scripts keep the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from cache.backend import _redis_scripts as lua
+from cache.backend._keys import check_index_name, check_key, reserved_key
+from cache.backend._sorted_index import check_count, check_scores
+from cache.errors import CacheTypeError
+
+if TYPE_CHECKING:
+    from cache.backend.redis import Call, _Side
+
+__all__ = ["RedisIndexMixin"]
+
+
+class RedisIndexMixin:
+    """The index half of :class:`~cache.backend.redis.RedisCache`."""
+
+    _prefix: str
+    cluster: bool
+
+    def _k(self, key: str) -> str:
+        raise NotImplementedError
+
+    def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
+        raise NotImplementedError
+
+    async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
+        raise NotImplementedError
+
+    def _ix(self, index: str) -> list[str]:
+        name = self._prefix + reserved_key("idx", "{" + check_index_name(index) + "}")
+        return [name + ":lex", name + ":age"]
+
+    def _index_add(self, index: str, members: Mapping[str, float]) -> Call:
+        keys, checked = self._ix(index), check_scores(members)
+        args: list[Any] = []
+        for member, score in checked.items():
+            args += [repr(score), member]
+        return lambda side: side.scripts["index_add"](keys=keys, args=args)
+
+    def index_add(self, index: str, members: Mapping[str, float]) -> int:
+        """Add members with scores; return how many are new."""
+        if not members:
+            return 0
+        return int(self._run("index_add", self._index_add(index, members), 0))
+
+    async def aindex_add(self, index: str, members: Mapping[str, float]) -> int:
+        """Async :meth:`index_add`."""
+        if not members:
+            return 0
+        return int(await self._arun("index_add", self._index_add(index, members), 0))
+
+    def _index_remove(self, index: str, members: Iterable[str]) -> Call | None:
+        keys, args = self._ix(index), [check_key(m, "member") for m in members]
+        if not args:
+            return None
+        return lambda side: side.scripts["index_remove"](keys=keys, args=args)
+
+    def index_remove(self, index: str, members: Iterable[str]) -> int:
+        """Remove members; return how many were present."""
+        call = self._index_remove(index, members)
+        return 0 if call is None else int(self._run("index_remove", call, 0))
+
+    async def aindex_remove(self, index: str, members: Iterable[str]) -> int:
+        """Async :meth:`index_remove`."""
+        call = self._index_remove(index, members)
+        return 0 if call is None else int(await self._arun("index_remove", call, 0))
+
+    def _range(self, index: str, low: str | bytes, high: str | bytes, limit: int | None) -> Call:
+        key = self._ix(index)[0]
+        extra = {} if limit is None else {"start": 0, "num": limit}
+
+        def call(side: _Side) -> Any:
+            return side.client.zrangebylex(key, low, high, **extra)
+
+        return call
+
+    def _prefix_call(self, index: str, prefix: str, limit: int | None) -> Call:
+        if not isinstance(prefix, str):
+            raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
+        limit = check_count(limit, "limit", allow_none=True)
+        if not prefix:
+            return self._range(index, "-", "+", limit)
+        # Bytes, not str: every UTF-8 string starting with prefix sorts below
+        # prefix + 0xFF, a byte UTF-8 never uses (a str would encode it as two).
+        raw = prefix.encode()
+        return self._range(index, b"[" + raw, b"(" + raw + b"\xff", limit)
+
+    def index_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
+        """Return members starting with ``prefix`` (``ZRANGEBYLEX``), at most ``limit``."""
+        return self._members(self._run("index_prefix", self._prefix_call(index, prefix, limit), []))
+
+    async def aindex_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
+        """Async :meth:`index_prefix`."""
+        call = self._prefix_call(index, prefix, limit)
+        return self._members(await self._arun("index_prefix", call, []))
+
+    def _scan_call(self, index: str, after: str, count: int) -> Call:
+        if not isinstance(after, str):
+            raise CacheTypeError(f"after must be a str, got {type(after).__name__}")
+        checked = check_count(count, "count")
+        return self._range(index, "(" + after if after else "-", "+", checked)
+
+    def index_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
+        """Return up to ``count`` members after ``after`` in lexical order."""
+        return self._members(self._run("index_scan", self._scan_call(index, after, count), []))
+
+    async def aindex_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
+        """Async :meth:`index_scan`."""
+        call = self._scan_call(index, after, count)
+        return self._members(await self._arun("index_scan", call, []))
+
+    @staticmethod
+    def _members(raw: list[Any]) -> list[str]:
+        return [m.decode() if isinstance(m, bytes) else m for m in raw]
+
+    def _script(self, name: str, index: str, arg: Any) -> Call:
+        keys = self._ix(index)
+        return lambda side: side.scripts[name](keys=keys, args=[arg, lua.BATCH])
+
+    def _batched(self, name: str, index: str, arg: Any) -> int:
+        call, total = self._script(name, index, arg), 0
+        while True:
+            done = int(self._run(name, call, 0))
+            total += done
+            if done < lua.BATCH:
+                return total
+
+    async def _abatched(self, name: str, index: str, arg: Any) -> int:
+        call, total = self._script(name, index, arg), 0
+        while True:
+            done = int(await self._arun(name, call, 0))
+            total += done
+            if done < lua.BATCH:
+                return total
+
+    @staticmethod
+    def _cutoff(cutoff: float) -> str:
+        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+            raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__}")
+        return repr(float(cutoff))
+
+    def index_remove_below(self, index: str, cutoff: float) -> int:
+        """Remove members scored below ``cutoff``, a batch per script call."""
+        return self._batched("index_remove_below", index, self._cutoff(cutoff))
+
+    async def aindex_remove_below(self, index: str, cutoff: float) -> int:
+        """Async :meth:`index_remove_below`."""
+        return await self._abatched("index_remove_below", index, self._cutoff(cutoff))
+
+    def index_trim(self, index: str, max_size: int) -> int:
+        """Remove the lowest-scored members beyond ``max_size``."""
+        return self._batched("index_trim", index, check_count(max_size, "max_size"))
+
+    async def aindex_trim(self, index: str, max_size: int) -> int:
+        """Async :meth:`index_trim`."""
+        return await self._abatched("index_trim", index, check_count(max_size, "max_size"))
+
+    def index_len(self, index: str) -> int:
+        """Return how many members ``index`` has (``ZCARD``)."""
+        key = self._ix(index)[0]
+        return int(self._run("index_len", lambda side: side.client.zcard(key), 0))
+
+    async def aindex_len(self, index: str) -> int:
+        """Async :meth:`index_len`."""
+        key = self._ix(index)[0]
+        return int(await self._arun("index_len", lambda side: side.client.zcard(key), 0))
+
+    def _score(self, index: str, member: str) -> Call:
+        key, member = self._ix(index)[1], check_key(member, "member")
+        return lambda side: side.client.zscore(key, member)
+
+    def index_score(self, index: str, member: str) -> float | None:
+        """Return the score of ``member`` or None."""
+        score = self._run("index_score", self._score(index, member), None)
+        return None if score is None else float(score)
+
+    async def aindex_score(self, index: str, member: str) -> float | None:
+        """Async :meth:`index_score`."""
+        score = await self._arun("index_score", self._score(index, member), None)
+        return None if score is None else float(score)
