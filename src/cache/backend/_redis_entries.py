@@ -16,23 +16,13 @@ from cache.backend.base import Claim, Entry
 if TYPE_CHECKING:
     from cache.backend.redis import Call, _Side
 
+from cache.backend._redis_plumbing import RedisPlumbing
+
 __all__ = ["RedisEntriesMixin"]
 
 
-class RedisEntriesMixin:
+class RedisEntriesMixin(RedisPlumbing):
     """The ``set_entry``/``get_entry`` half of :class:`~cache.backend.redis.RedisCache`."""
-
-    _prefix: str
-    cluster: bool
-
-    def _k(self, key: str) -> str:
-        raise NotImplementedError
-
-    def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        raise NotImplementedError
-
-    async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        raise NotImplementedError
 
     def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
         raise NotImplementedError

@@ -17,23 +17,13 @@ from cache.errors import CacheTypeError
 if TYPE_CHECKING:
     from cache.backend.redis import Call, _Side
 
+from cache.backend._redis_plumbing import RedisPlumbing
+
 __all__ = ["RedisIndexMixin"]
 
 
-class RedisIndexMixin:
+class RedisIndexMixin(RedisPlumbing):
     """The index half of :class:`~cache.backend.redis.RedisCache`."""
-
-    _prefix: str
-    cluster: bool
-
-    def _k(self, key: str) -> str:
-        raise NotImplementedError
-
-    def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        raise NotImplementedError
-
-    async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        raise NotImplementedError
 
     def _ix(self, index: str) -> list[str]:
         name = self._prefix + reserved_key("idx", "{" + check_index_name(index) + "}")
