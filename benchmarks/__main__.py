@@ -240,7 +240,7 @@ def main() -> None:
     print()
     print(features.report(q))
     print()
-    from benchmarks import redis as redis_bench  # needs redis-server on the PATH
+    from benchmarks import redis_engine as redis_bench  # needs redis-server on the PATH
 
     print(redis_bench.report(q))
 

@@ -1,6 +1,6 @@
 """RedisCache against raw redis-py and django-redis, over loopback, in one run.
 
-    python -m benchmarks.redis [--quick]
+    python -m benchmarks.redis_engine [--quick]
 
 Starts its own redis-server on a free loopback port (needs ``redis-server``).
 - get/set latency of RedisCache against raw ``GET``/``SET`` (overhead ratio);
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
 from cache.advanced import CacheInvalidator, CachePolicy, ContentTypeCacheManager
 from cache.backend import RedisCache
 from cache.testing.redis_server import RedisServer
