@@ -1,0 +1,638 @@
+"""CacheMiddleware: HTTP response caching for any ASGI app, as a shared cache (RFC 9111)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cache._clock import Clock
+from cache.advanced._envelope import Envelope
+from cache.advanced._singleflight import AsyncSingleFlight
+from cache.advanced.invalidation import CacheInvalidator
+from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
+from cache.backend._keys import reserved_key
+from cache.backend.base import Claim
+from cache.errors import CacheTypeError, UnknownContentTypeError
+from cache.web import headers as h
+from cache.web import keys
+
+__all__ = ["CacheMiddleware", "Route"]
+
+log = logging.getLogger("cache.web")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Not forwarded from a stored response: per-connection, or for this cache only.
+_DROP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "surrogate-key",
+        "cache-tag",
+        "date",
+        "age",
+        "cache-status",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Responses whose path fully matches ``pattern`` are cached under ``content_type``'s policy.
+
+    The ``allow_*`` switches opt in to caching requests that are bypassed by
+    default: with ``Authorization`` (every user then shares the response),
+    with a ``Range`` header (the full response is served), or with a body.
+    """
+
+    pattern: str
+    content_type: str
+    allow_authorization: bool = False
+    allow_range: bool = False
+    allow_body: bool = False
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "regex", re.compile(self.pattern))
+        except re.error as exc:
+            raise CacheTypeError(
+                f"route pattern {self.pattern!r} is not a valid regex: {exc}"
+            ) from None
+
+
+@dataclass
+class _Captured:
+    """A complete response held in memory."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def record(self, vary: list[str], stored_at: float) -> dict[str, Any]:
+        return {
+            "s": self.status,
+            "h": self.headers,
+            "b": base64.b64encode(self.body).decode(),
+            "v": vary,
+            "t": stored_at,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> _Captured:
+        return cls(
+            int(record["s"]), [(k, v) for k, v in record["h"]], base64.b64decode(record["b"])
+        )
+
+
+def _decode(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+
+def _encode(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+class CacheMiddleware:
+    """Cache an ASGI app's responses under the policies of a ``ContentTypeCacheManager``.
+
+    Args:
+        app: The ASGI app.
+        manager: Holds the policies, the backend and the tag versions.
+        routes: ``{path regex: content type}`` or a list of :class:`Route`;
+            a path that matches none is passed through, never cached.
+        allowed_hosts: Hosts whose responses may be cached (others pass
+            through); ``None`` caches any host, each under its own keys.
+        max_body_size: Larger responses are streamed through, not stored.
+        stale_if_error: Seconds past the stale window during which a stored
+            response is served if the app fails (raises or answers 5xx).
+        purge_path, purge_token: An invalidation endpoint, off unless both
+            are given: ``POST purge_path`` with ``Authorization: Bearer
+            <token>`` and JSON ``{"tags": [...], "prefix": "/posts/", "pattern": "..."}``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        manager: ContentTypeCacheManager,
+        routes: Mapping[str, str] | Sequence[Route],
+        *,
+        allowed_hosts: Iterable[str] | None = None,
+        max_body_size: int = 1_000_000,
+        stale_if_error: float = 300.0,
+        purge_path: str | None = None,
+        purge_token: str | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.app = app
+        self.manager = manager
+        self.cache = manager.cache
+        self.routes = (
+            [Route(p, t) for p, t in routes.items()]
+            if isinstance(routes, Mapping)
+            else list(routes)
+        )
+        self.allowed_hosts = (
+            None if allowed_hosts is None else {keys.normalize_host(x, "") for x in allowed_hosts}
+        )
+        self.max_body_size = max_body_size
+        self.stale_if_error = stale_if_error
+        if (purge_path is None) != (purge_token is None) or (
+            purge_token is not None and len(purge_token) < 16
+        ):
+            raise CacheTypeError(
+                "purge_path and purge_token go together; the token needs 16+ characters"
+            )
+        self.purge_path, self.purge_token = purge_path, purge_token
+        self._clock = clock
+        self.invalidator = CacheInvalidator(self.cache, registry="http", clock=clock)
+        self._flight = AsyncSingleFlight()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Requests passed to the app uncached, by reason (Prometheus reads it).
+        self.bypasses: Counter[str] = Counter()
+
+    # -- ASGI ---------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve from the cache, or through the app (storing what may be shared)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        if self.purge_path is not None and path == self.purge_path:
+            await self._purge(scope, receive, send)
+            return
+        route = next((r for r in self.routes if r.regex.fullmatch(path)), None)
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        request_headers = _decode(scope["headers"])
+        if method in _UNSAFE:
+            await self._unsafe(scope, receive, send, route, request_headers)
+            return
+        reason = self._bypass_reason(scope, route, request_headers)
+        policy: CachePolicy | None = None
+        if reason is None:
+            try:
+                policy = self.manager.get_policy(route.content_type)
+            except UnknownContentTypeError:
+                log.warning("route %r names an unregistered content type", route.pattern)
+                reason = "no-policy"
+        if reason is not None or policy is None:
+            self.bypasses[reason or "no-policy"] += 1
+            status = h.cache_status(False, fwd="bypass", detail=reason)
+            await self.app(scope, receive, self._with_headers(send, [("cache-status", status)]))
+            return
+        await self._cached(scope, receive, send, route, policy, request_headers)
+
+    def _bypass_reason(self, scope: Scope, route: Route, headers: h.Headers) -> str | None:
+        """Return why this request must go to the app uncached, or None."""
+        host = keys.normalize_host(h.get_header(headers, "host"), scope.get("scheme", "http"))
+        length = h.get_header(headers, "content-length")
+        has_body = (length not in (None, "0")) or bool(h.get_headers(headers, "transfer-encoding"))
+        request_cc = h.parse_cache_control(h.get_header(headers, "cache-control"))
+        checks = [
+            ("method", scope["method"] not in ("GET", "HEAD")),
+            ("host", self.allowed_hosts is not None and host not in self.allowed_hosts),
+            (
+                "authorization",
+                not route.allow_authorization and bool(h.get_headers(headers, "authorization")),
+            ),
+            ("range", not route.allow_range and bool(h.get_headers(headers, "range"))),
+            ("body", not route.allow_body and has_body),
+            ("no-store", "no-store" in request_cc),
+        ]
+        return next((reason for reason, applies in checks if applies), None)
+
+    @staticmethod
+    def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = list(message.get("headers", [])) + _encode(extra)
+            await send(message)
+
+        return wrapped
+
+    # -- the cached path ----------------------------------------------------------
+
+    def _keys(
+        self,
+        scope: Scope,
+        route: Route,
+        policy: CachePolicy,
+        headers: h.Headers,
+        vary: Sequence[str],
+    ) -> tuple[str, str]:
+        scheme = scope.get("scheme", "http")
+        host = keys.normalize_host(h.get_header(headers, "host"), scheme)
+        url = keys.url_key(route.content_type, scheme, host, scope["path"])
+        query = keys.normalize_query(scope.get("query_string", b""))
+        names = [*policy.vary_on, *vary]
+        return url, keys.variant_key(url, query, keys.vary_values(headers, names))
+
+    async def _safely(self, coro: Awaitable[Any], fallback: Any) -> Any:
+        try:
+            return await coro
+        except Exception:  # the cache must never turn a request into a 500
+            log.warning("cache operation failed; passing the request through", exc_info=True)
+            return fallback
+
+    async def _cached(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        policy: CachePolicy,
+        headers: h.Headers,
+    ) -> None:
+        url, _ = self._keys(scope, route, policy, headers, ())
+        vary = await self._safely(self.cache.aget(reserved_key("vary", url), []), [])
+        url, key = self._keys(scope, route, policy, headers, vary)
+        swr, sie = policy.stale_while_revalidate, self.stale_if_error
+        claim = Claim(reserved_key("swr", key), uuid.uuid4().hex, 30.0, swr + sie) if swr else None
+        entry = await self._safely(self.cache.aget_entry(key, claim), None)
+        env = None if entry is None else Envelope.load(entry.value)
+        if (
+            env is not None
+            and entry is not None
+            and not self.manager.tags.matches(env.tags, entry.refs)
+        ):
+            env = None
+        now = self._clock()
+        claimed = claim is not None and entry is not None and entry.claimed
+        if env is not None and env.is_fresh(now):
+            if claimed:
+                await self._safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
+            self.manager.stats.record_hit()
+            await self._serve(
+                scope, send, env, headers, policy, h.cache_status(True, ttl=env.fresh_until - now)
+            )
+            return
+        if env is not None and env.is_servable(now):
+            if claimed:
+                self._spawn(self._refresh(scope, route, policy, headers, key, url, claim))  # type: ignore[arg-type]
+            self.manager.stats.record_stale()
+            self.manager.stats.record_hit()
+            status = h.cache_status(
+                True, ttl=env.fresh_until - now, detail="stale-while-revalidate"
+            )
+            await self._serve(scope, send, env, headers, policy, status)
+            return
+        if claimed:
+            await self._safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
+        started = time.perf_counter()
+        if env is not None and now < env.stale_until + sie:
+            await self._fetch_or_stale(scope, receive, send, route, policy, headers, key, url, env)
+        else:
+            await self._miss(scope, receive, send, route, policy, headers, key, url)
+        self.manager.stats.record_miss(time.perf_counter() - started)
+
+    async def _miss(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        policy: CachePolicy,
+        headers: h.Headers,
+        key: str,
+        url: str,
+    ) -> None:
+        leader = key not in self._flight._calls
+        streamed: list[bool] = []
+
+        async def fetch() -> _Captured | None:
+            captured = await self._fetch(scope, receive, send, streamed)
+            if captured is not None:
+                await self._store(route, policy, key, url, captured)
+            return captured
+
+        captured = await self._flight.do(key, fetch)
+        if streamed:
+            return  # the response went straight to this client
+        if captured is None:  # the leader's response could not be shared: ask the app ourselves
+            await self._fetch(scope, receive, send, [], share=False)
+            return
+        detail = "stored" if leader else "collapsed"
+        status = h.cache_status(False, fwd="miss", detail=detail)
+        await self._send_captured(scope, send, captured, headers, policy, status, age=0.0)
+
+    async def _fetch_or_stale(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        policy: CachePolicy,
+        headers: h.Headers,
+        key: str,
+        url: str,
+        env: Envelope,
+    ) -> None:
+        streamed: list[bool] = []
+        try:
+            captured = await self._fetch(scope, receive, send, streamed)
+        except Exception:
+            log.warning("app failed; serving a stale response (stale-if-error)", exc_info=True)
+            captured = _Captured(500, [], b"")
+        if streamed:
+            return
+        if captured is None:
+            await self._fetch(scope, receive, send, [], share=False)
+            return
+        if captured.status >= 500:
+            self.manager.stats.record_stale()
+            status = h.cache_status(
+                True, ttl=env.fresh_until - self._clock(), detail="stale-if-error"
+            )
+            await self._serve(scope, send, env, headers, policy, status)
+            return
+        await self._store(route, policy, key, url, captured)
+        status = h.cache_status(False, fwd="stale", detail="stored")
+        await self._send_captured(scope, send, captured, headers, policy, status, age=0.0)
+
+    async def _fetch(
+        self, scope: Scope, receive: Receive, send: Send, streamed: list[bool], share: bool = True
+    ) -> _Captured | None:
+        """Run the app for a GET; return its response if storable, else stream it to ``send``.
+
+        A HEAD is sent to the app as a GET, so that the stored response can
+        answer later GETs; its client gets no body.
+        """
+        head = scope["method"] == "HEAD"
+        app_scope = dict(scope, method="GET") if head else scope
+        start: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+        passing = not share
+
+        async def through(message: Message) -> None:
+            if head and message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        async def capture(message: Message) -> None:
+            nonlocal start, size, passing
+            if message["type"] == "http.response.start":
+                start = message
+                reason = h.storable_response(message["status"], _decode(message.get("headers", [])))
+                if reason is not None or passing:
+                    passing = True
+                    streamed.append(True)
+                    status = h.cache_status(False, fwd="miss", detail=reason or "shared")
+                    await through(
+                        dict(
+                            message,
+                            headers=list(message.get("headers", []))
+                            + _encode([("cache-status", status)]),
+                        )
+                    )
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            if passing:
+                await through(message)
+                return
+            body = message.get("body", b"")
+            if message.get("more_body", False) or size + len(body) > self.max_body_size:
+                passing = True  # streaming or large: through untouched, not stored
+                streamed.append(True)
+                assert start is not None
+                status = h.cache_status(False, fwd="miss", detail="too-large-or-streamed")
+                await through(
+                    dict(
+                        start,
+                        headers=list(start.get("headers", []))
+                        + _encode([("cache-status", status)]),
+                    )
+                )
+                for chunk in chunks:
+                    await through({"type": "http.response.body", "body": chunk, "more_body": True})
+                await through(message)
+                return
+            chunks.append(body)
+            size += len(body)
+
+        await self.app(app_scope, receive, capture)
+        if passing or start is None:
+            return None
+        return _Captured(start["status"], _decode(start.get("headers", [])), b"".join(chunks))
+
+    async def _store(
+        self, route: Route, policy: CachePolicy, key: str, url: str, captured: _Captured
+    ) -> None:
+        surrogate = h.split_list(
+            h.get_headers(captured.headers, "surrogate-key")
+            + h.get_headers(captured.headers, "cache-tag"),
+            ", ",
+        )
+        vary = h.merge_vary((), captured.headers)
+        ttl = h.response_ttl(captured.headers, policy.timeout)
+        now = self._clock()
+
+        async def store() -> None:
+            versions = await self.manager.tags.aget_versions(set(policy.tags) | set(surrogate))
+            record = captured.record(vary, now)
+            env = Envelope(record, now + ttl, now + ttl + policy.stale_while_revalidate, versions)
+            keep = ttl + policy.stale_while_revalidate + self.stale_if_error
+            if vary:
+                await self.cache.aset(reserved_key("vary", url), vary, keep)
+            await self.cache.aset_entry(key, env.dump(), keep, self.manager.tags.refs(versions))
+            await self.cache.aindex_add(self.invalidator.index, {key: now})
+            self.manager.stats.record_set()
+
+        if ttl > 0:
+            await self._safely(store(), None)
+
+    async def _refresh(
+        self,
+        scope: Scope,
+        route: Route,
+        policy: CachePolicy,
+        headers: h.Headers,
+        key: str,
+        url: str,
+        claim: Claim,
+    ) -> None:
+        """Refresh a stale entry in the background; a failure keeps the stale one."""
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def discard(message: Message) -> None:
+            return None
+
+        try:
+            captured = await self._fetch(dict(scope, method="GET"), receive, discard, [])
+            if captured is not None and captured.status < 500:
+                await self._store(route, policy, key, url, captured)
+        except Exception:
+            log.warning("background refresh of %s failed; the stale copy stays", key, exc_info=True)
+            self.manager.stats.record_error()
+        finally:
+            await self._safely(self.cache.adelete_if_equals(claim.key, claim.token), None)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_for_refreshes(self) -> None:
+        """Wait for the background refreshes running now (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- answering ------------------------------------------------------------------
+
+    async def _serve(
+        self,
+        scope: Scope,
+        send: Send,
+        env: Envelope,
+        headers: h.Headers,
+        policy: CachePolicy,
+        status: str,
+    ) -> None:
+        record = env.value
+        age = max(0.0, self._clock() - float(record["t"]))
+        await self._send_captured(
+            scope, send, _Captured.from_record(record), headers, policy, status, age
+        )
+
+    async def _send_captured(
+        self,
+        scope: Scope,
+        send: Send,
+        captured: _Captured,
+        request_headers: h.Headers,
+        policy: CachePolicy,
+        status: str,
+        age: float,
+    ) -> None:
+        out = [(k, v) for k, v in captured.headers if k.lower() not in _DROP]
+        etag = h.get_header(out, "etag")
+        if etag is None:
+            etag = h.strong_etag(captured.body)
+            out.append(("etag", etag))
+        if h.get_header(out, "cache-control") is None and policy.cache_control:
+            out.append(("cache-control", policy.cache_control))
+        vary = h.merge_vary(policy.vary_on, captured.headers)
+        out = [(k, v) for k, v in out if k.lower() != "vary"]
+        if vary:
+            out.append(("vary", ", ".join(vary)))
+        out += [("age", str(int(age))), ("cache-status", status)]
+        body = captured.body
+        code = captured.status
+        if code == 200 and h.not_modified(
+            request_headers, etag, h.get_header(out, "last-modified")
+        ):
+            code, body = 304, b""
+            out = [(k, v) for k, v in out if k.lower() not in ("content-length", "content-type")]
+        elif h.get_header(out, "content-length") is None:
+            out.append(("content-length", str(len(body))))
+        await send({"type": "http.response.start", "status": code, "headers": _encode(out)})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+    # -- invalidation -----------------------------------------------------------------
+
+    async def _unsafe(
+        self, scope: Scope, receive: Receive, send: Send, route: Route, headers: h.Headers
+    ) -> None:
+        """Forward a POST/PUT/PATCH/DELETE; if it succeeds, drop every cached variant of its URL."""
+        status: list[int] = []
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status and 200 <= status[0] < 400:
+            scheme = scope.get("scheme", "http")
+            host = keys.normalize_host(h.get_header(headers, "host"), scheme)
+            url = keys.url_key(route.content_type, scheme, host, scope["path"])
+            await self._safely(asyncio.to_thread(self.invalidator.invalidate_prefix, url + "|"), 0)
+
+    async def _purge(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _decode(scope["headers"])
+        expected = f"Bearer {self.purge_token}"
+        import hmac  # noqa: PLC0415 - only on this rarely used path
+
+        if scope["method"] != "POST":
+            await self._json(send, 405, {"error": "use POST"})
+            return
+        if not hmac.compare_digest(
+            (h.get_header(headers, "authorization") or "").encode(), expected.encode()
+        ):
+            await self._json(send, 401, {"error": "bad or missing bearer token"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        try:
+            request = json.loads(body or b"{}")
+            tags, prefix, pattern = (
+                request.get("tags", []),
+                request.get("prefix"),
+                request.get("pattern"),
+            )
+            result: dict[str, int] = {}
+            if tags:
+                await self.manager.tags.ainvalidate_tags(tags)
+                result["tags"] = len(tags)
+            if prefix is not None:
+                result["prefix"] = await asyncio.to_thread(self._purge_prefix, prefix)
+            if pattern is not None:
+                result["pattern"] = await asyncio.to_thread(
+                    self.invalidator.invalidate_pattern, pattern
+                )
+        except (ValueError, TypeError, AttributeError) as exc:
+            await self._json(send, 400, {"error": str(exc)})
+            return
+        await self._json(send, 200, result)
+
+    def _purge_prefix(self, prefix: str) -> int:
+        """Invalidate cached URLs whose path starts with ``prefix``, on every host and type."""
+        return self.invalidator.invalidate_pattern(
+            re.compile(r"^http:[^:]+:[a-z]+://[^/]*" + re.escape(prefix))
+        )
+
+    @staticmethod
+    async def _json(send: Send, status: int, payload: object) -> None:
+        body = json.dumps(payload).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

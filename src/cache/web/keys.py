@@ -1,0 +1,70 @@
+"""Cache keys of HTTP requests, as pure functions.
+
+A key has two levels: the URL key (scheme, host, path), under which every
+variant of the URL lives, so that one prefix invalidation removes them all;
+and the variant (query, with parameters sorted, and the values of the Vary
+and ``vary_on`` headers). Components are JSON-encoded before hashing, so no
+value can be confused with a delimiter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, quote, urlencode
+
+from cache.web.headers import Headers, get_headers
+
+__all__ = ["normalize_host", "normalize_query", "url_key", "variant_key", "vary_values"]
+
+
+def _digest(parts: object, size: int = 24) -> str:
+    data = json.dumps(parts, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(data).hexdigest()[:size]
+
+
+def normalize_host(host: str | None, scheme: str) -> str:
+    """Lower-case a Host value and drop the scheme's default port."""
+    if not host:
+        return ""
+    host = host.strip().lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme)
+    if default and host.endswith(default):
+        host = host[: -len(default)]
+    return host
+
+
+def normalize_query(query_string: bytes | str) -> str:
+    """Return the query with parameters sorted (values kept, blank ones too)."""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    return urlencode(sorted(pairs))
+
+
+def vary_values(headers: Headers, names: Iterable[str]) -> list[tuple[str, str]]:
+    """Return ``(name, value)`` for each header name: lower-cased, whitespace-normalised."""
+    out = []
+    for name in sorted({n.lower() for n in names}):
+        value = ", ".join(get_headers(headers, name))
+        out.append((name, " ".join(value.split())))
+    return out
+
+
+def url_key(content_type: str, scheme: str, host: str, path: str) -> str:
+    """Return the readable key prefix shared by every variant of one URL.
+
+    ``http:<type>:<scheme>://<host><path>``, the path percent-encoded so that
+    it holds no ``|``: prefix and pattern invalidation can name URLs. A very
+    long URL is hashed instead.
+    """
+    key = f"http:{content_type}:{scheme}://{host}{quote(path, safe='/:@!$&()*+,;=-._~')}"
+    if len(key) > 900:
+        key = f"http:{content_type}:{scheme}://{host}/#{_digest(path, 32)}"
+    return key
+
+
+def variant_key(url: str, query: str, varied: list[tuple[str, str]]) -> str:
+    """Return the key of one variant of ``url``: ``<url key>|<digest of query and headers>``."""
+    return f"{url}|{_digest([query, varied], 16)}"
