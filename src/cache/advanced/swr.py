@@ -196,7 +196,9 @@ class StaleWhileRevalidateCache:
             if claimed is not None:  # backend and clock disagree by a hair: give it back
                 self.cache.delete_if_equals(self._lock_key(key), claimed)
             if self._should_refresh_early(env, now):
-                self._refresh_in_background(key, generator, timeout, stale_timeout, names)
+                self._refresh_in_background(
+                    key, generator, timeout, stale_timeout, names, early=True
+                )
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, False
         if env is not None and env.is_servable(now):
@@ -271,6 +273,7 @@ class StaleWhileRevalidateCache:
         stale_timeout: float,
         tags: frozenset[str],
         claimed: str | None = None,
+        early: bool = False,
     ) -> None:
         token = self._claim(key, claimed)
         if token is None:
@@ -278,6 +281,11 @@ class StaleWhileRevalidateCache:
 
         def refresh() -> None:
             try:
+                # Double-check under the lock: a refresh that ended just before
+                # the claim leaves the entry fresh, with nothing left to do.
+                current = None if early else self._read(self.cache.get_entry(key))
+                if current is not None and current.is_fresh(self._clock()):
+                    return
                 self._generate(key, generator, timeout, stale_timeout, tags)
             except Exception:
                 log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
@@ -340,7 +348,9 @@ class StaleWhileRevalidateCache:
             if claimed is not None:
                 await self.cache.adelete_if_equals(self._lock_key(key), claimed)
             if self._should_refresh_early(env, now):
-                await self._arefresh_in_background(key, generator, timeout, stale_timeout, names)
+                await self._arefresh_in_background(
+                    key, generator, timeout, stale_timeout, names, early=True
+                )
             self.stats.record_hit(time.perf_counter() - started)
             return env.value, False
         if env is not None and env.is_servable(now):
@@ -420,6 +430,7 @@ class StaleWhileRevalidateCache:
         stale_timeout: float,
         tags: frozenset[str],
         claimed: str | None = None,
+        early: bool = False,
     ) -> None:
         with self._refreshing_lock:
             busy = key in self._refreshing and claimed is None  # see _claim
@@ -436,6 +447,9 @@ class StaleWhileRevalidateCache:
 
         async def refresh() -> None:
             try:
+                current = None if early else self._read(await self.cache.aget_entry(key))
+                if current is not None and current.is_fresh(self._clock()):
+                    return
                 await self._agenerate(key, generator, timeout, stale_timeout, tags)
             except Exception:
                 log.warning("background refresh of %r failed; serving stale", key, exc_info=True)

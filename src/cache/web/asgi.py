@@ -56,8 +56,9 @@ class Route:
     """Responses whose path fully matches ``pattern`` are cached under ``content_type``'s policy.
 
     The ``allow_*`` switches opt in to caching requests that are bypassed by
-    default: with ``Authorization`` (every user then shares the response),
-    with a ``Range`` header (the full response is served), or with a body.
+    default: with ``Authorization`` or ``Cookie`` (every user then shares the
+    response), with a ``Range`` header (the full response is served), or with
+    a body.
     """
 
     pattern: str
@@ -65,6 +66,7 @@ class Route:
     allow_authorization: bool = False
     allow_range: bool = False
     allow_body: bool = False
+    allow_cookies: bool = False
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -213,6 +215,7 @@ class CacheMiddleware:
                 "authorization",
                 not route.allow_authorization and bool(h.get_headers(headers, "authorization")),
             ),
+            ("cookie", not route.allow_cookies and bool(h.get_headers(headers, "cookie"))),
             ("range", not route.allow_range and bool(h.get_headers(headers, "range"))),
             ("body", not route.allow_body and has_body),
             ("no-store", "no-store" in request_cc),
@@ -321,7 +324,7 @@ class CacheMiddleware:
         async def fetch() -> _Captured | None:
             captured = await self._fetch(scope, receive, send, streamed)
             if captured is not None:
-                await self._store(route, policy, key, url, captured)
+                await self._store(scope, route, policy, headers, captured)
             return captured
 
         captured = await self._flight.do(key, fetch)
@@ -348,7 +351,7 @@ class CacheMiddleware:
     ) -> None:
         streamed: list[bool] = []
         try:
-            captured = await self._fetch(scope, receive, send, streamed)
+            captured = await self._fetch(scope, receive, send, streamed, hold_errors=True)
         except Exception:
             log.warning("app failed; serving a stale response (stale-if-error)", exc_info=True)
             captured = _Captured(500, [], b"")
@@ -364,17 +367,24 @@ class CacheMiddleware:
             )
             await self._serve(scope, send, env, headers, policy, status)
             return
-        await self._store(route, policy, key, url, captured)
+        await self._store(scope, route, policy, headers, captured)
         status = h.cache_status(False, fwd="stale", detail="stored")
         await self._send_captured(scope, send, captured, headers, policy, status, age=0.0)
 
     async def _fetch(
-        self, scope: Scope, receive: Receive, send: Send, streamed: list[bool], share: bool = True
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        streamed: list[bool],
+        share: bool = True,
+        hold_errors: bool = False,
     ) -> _Captured | None:
         """Run the app for a GET; return its response if storable, else stream it to ``send``.
 
         A HEAD is sent to the app as a GET, so that the stored response can
-        answer later GETs; its client gets no body.
+        answer later GETs; its client gets no body. ``hold_errors``: keep a 5xx
+        back (returned, not sent), so that a stale copy can take its place.
         """
         head = scope["method"] == "HEAD"
         app_scope = dict(scope, method="GET") if head else scope
@@ -395,6 +405,8 @@ class CacheMiddleware:
             if message["type"] == "http.response.start":
                 start = message
                 reason = h.storable_response(message["status"], _decode(message.get("headers", [])))
+                if hold_errors and message["status"] >= 500:
+                    reason = None  # held back, never stored (see _fetch_or_stale)
                 if reason is not None or passing:
                     passing = True
                     streamed.append(True)
@@ -439,14 +451,21 @@ class CacheMiddleware:
         return _Captured(start["status"], _decode(start.get("headers", [])), b"".join(chunks))
 
     async def _store(
-        self, route: Route, policy: CachePolicy, key: str, url: str, captured: _Captured
+        self,
+        scope: Scope,
+        route: Route,
+        policy: CachePolicy,
+        headers: h.Headers,
+        captured: _Captured,
     ) -> None:
+        """Store a response under the key its own Vary names (known only now)."""
         surrogate = h.split_list(
             h.get_headers(captured.headers, "surrogate-key")
             + h.get_headers(captured.headers, "cache-tag"),
             ", ",
         )
         vary = h.merge_vary((), captured.headers)
+        url, key = self._keys(scope, route, policy, headers, vary)
         ttl = h.response_ttl(captured.headers, policy.timeout)
         now = self._clock()
 
@@ -483,9 +502,14 @@ class CacheMiddleware:
             return None
 
         try:
+            # Double-check under the lock: a refresh that ended just before we
+            # claimed it leaves the entry fresh, with nothing left to do.
+            current = Envelope.load((await self.cache.aget_entry(key)).value)
+            if current is not None and current.is_fresh(self._clock()):
+                return
             captured = await self._fetch(dict(scope, method="GET"), receive, discard, [])
             if captured is not None and captured.status < 500:
-                await self._store(route, policy, key, url, captured)
+                await self._store(scope, route, policy, headers, captured)
         except Exception:
             log.warning("background refresh of %s failed; the stale copy stays", key, exc_info=True)
             self.manager.stats.record_error()

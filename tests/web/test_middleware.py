@@ -1,0 +1,338 @@
+"""CacheMiddleware over HTTP (httpx's ASGI transport), on every engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from cache.advanced import CacheTag
+from cache.backend import CacheBackend, RedisCache
+from cache.testing import FakeClock
+from cache.web import CacheMiddleware
+from tests.web.app import App, build
+
+Client = httpx.AsyncClient
+
+
+@pytest.fixture
+async def site(
+    backend: CacheBackend, clock: FakeClock
+) -> AsyncIterator[tuple[App, CacheMiddleware, Client]]:
+    app, middleware = build(backend, clock, allowed_hosts=["testserver", "example.com"])
+    transport = httpx.ASGITransport(app=middleware)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield app, middleware, client
+    await middleware.wait_for_refreshes()
+
+
+async def test_miss_then_hit(site: tuple[App, CacheMiddleware, Client]) -> None:
+    app, _, client = site
+    first = await client.get("/page/a")
+    assert first.status_code == 200 and first.text.startswith("/page/a #1")
+    assert first.headers["cache-status"] == "cache; fwd=miss; detail=stored"
+    second = await client.get("/page/a")
+    assert second.text == first.text and app.calls["/page/a"] == 1
+    assert second.headers["cache-status"].startswith("cache; hit; ttl=")
+    assert second.headers["cache-control"] == "public, max-age=60"
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["etag"].startswith('"') and second.headers["age"] == "0"
+    assert second.headers["vary"] == "accept-language"
+    assert int(second.headers["content-length"]) == len(second.content)
+
+
+async def test_uncached_routes_and_non_http_pass_through(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, middleware, client = site
+    await client.get("/other/x")
+    await client.get("/other/x")
+    assert app.calls["/other/x"] == 2
+    seen: list[str] = []
+
+    async def lifespan_app(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(str(scope["type"]))
+
+    await CacheMiddleware(lifespan_app, middleware.manager, {})({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert seen == ["lifespan"]
+
+
+async def test_head_is_answered_from_a_stored_get(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, _, client = site
+    head = await client.head("/page/h")  # a miss: the app sees a GET, the client no body
+    assert head.status_code == 200 and head.content == b""
+    get = await client.get("/page/h")
+    assert get.text.startswith("/page/h #1") and app.calls["/page/h"] == 1
+    again = await client.head("/page/h")
+    assert again.content == b"" and again.headers["cache-status"].startswith("cache; hit")
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("cookie=1", "set-cookie"),
+        ("cc=private", "private"),
+        ("cc=no-store", "no-store"),
+        ("cc=no-cache", "no-cache"),
+        ("cc=max-age%3D0", "max-age=0"),
+        ("vary=*", "vary-star"),
+        ("status=500", "status"),
+        ("status=302", "status"),
+    ],
+)
+async def test_non_storable_responses_are_never_stored(
+    site: tuple[App, CacheMiddleware, Client], query: str, reason: str
+) -> None:
+    app, _, client = site
+    for _ in range(2):
+        response = await client.get(f"/page/n?{query}")
+        client.cookies.clear()  # a browser would send the cookie back: another bypass
+        assert response.headers["cache-status"] == f"cache; fwd=miss; detail={reason}"
+    assert app.calls["/page/n"] == 2
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Authorization": "Bearer x"}, "authorization"),
+        ({"Cookie": "session=1"}, "cookie"),
+        ({"Range": "bytes=0-3"}, "range"),
+        ({"Cache-Control": "no-store"}, "no-store"),
+    ],
+)
+async def test_requests_that_bypass(
+    site: tuple[App, CacheMiddleware, Client], headers: dict[str, str], reason: str
+) -> None:
+    app, middleware, client = site
+    for _ in range(2):
+        response = await client.get("/page/b", headers=headers)
+        assert response.headers["cache-status"] == f"cache; fwd=bypass; detail={reason}"
+    assert app.calls["/page/b"] == 2
+    assert middleware.bypasses[reason] == 2
+
+
+async def test_a_route_may_opt_in_to_authorized_requests(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, _, client = site
+    for _ in range(2):
+        await client.get("/private/p", headers={"Authorization": "Bearer x", "Cookie": "a=1"})
+    assert app.calls["/private/p"] == 1
+
+
+async def test_request_with_a_body_bypasses(site: tuple[App, CacheMiddleware, Client]) -> None:
+    app, _, client = site
+    for _ in range(2):
+        response = await client.request("GET", "/page/body", content=b"payload")
+        assert response.headers["cache-status"].endswith("detail=body")
+    assert app.calls["/page/body"] == 2
+
+
+async def test_vary_on_and_vary_headers_make_variants(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, _, client = site
+    fr = await client.get("/page/v", headers={"Accept-Language": "fr"})
+    en = await client.get("/page/v", headers={"accept-language": "en"})
+    assert app.calls["/page/v"] == 2 and fr.text != en.text
+    again = await client.get("/page/v", headers={"ACCEPT-LANGUAGE": " fr "})
+    assert again.text == fr.text and app.calls["/page/v"] == 2  # names and whitespace normalised
+    # The app's own Vary joins the key once it is known.
+    await client.get("/page/va?vary=Accept", headers={"Accept": "text/html"})
+    await client.get("/page/va?vary=Accept", headers={"Accept": "text/html"})
+    await client.get("/page/va?vary=Accept", headers={"Accept": "application/json"})
+    assert app.calls["/page/va"] == 2
+
+
+async def test_query_parameters_are_sorted(site: tuple[App, CacheMiddleware, Client]) -> None:
+    app, _, client = site
+    await client.get("/page/q?b=2&a=1")
+    await client.get("/page/q?a=1&b=2")
+    await client.get("/page/q?a=1&b=3")
+    assert app.calls["/page/q"] == 2
+
+
+async def test_host_allow_list(site: tuple[App, CacheMiddleware, Client]) -> None:
+    app, _, client = site
+    for host in ("evil.example", "evil.example"):
+        response = await client.get("/page/h2", headers={"Host": host})
+        assert response.headers["cache-status"].endswith("detail=host")
+    await client.get("/page/h2", headers={"Host": "example.com"})
+    await client.get("/page/h2", headers={"Host": "example.com:80"})
+    assert app.calls["/page/h2"] == 3
+
+
+async def test_conditional_requests_get_304(site: tuple[App, CacheMiddleware, Client]) -> None:
+    _, _, client = site
+    first = await client.get("/page/c?lm=1")
+    etag = first.headers["etag"]
+    not_modified = await client.get("/page/c?lm=1", headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+    other = await client.get("/page/c?lm=1", headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200
+    since = await client.get(
+        "/page/c?lm=1", headers={"If-Modified-Since": "Thu, 22 Oct 2026 00:00:00 GMT"}
+    )
+    assert since.status_code == 304
+    before = await client.get(
+        "/page/c?lm=1", headers={"If-Modified-Since": "Tue, 20 Oct 2026 00:00:00 GMT"}
+    )
+    assert before.status_code == 200
+
+
+async def test_stale_while_revalidate_refreshes_once(
+    site: tuple[App, CacheMiddleware, Client], clock: FakeClock
+) -> None:
+    app, middleware, client = site
+    assert (await client.get("/api/feed")).text.startswith("/api/feed #1")
+    clock.advance(15)  # past max-age=10, inside stale-while-revalidate=30
+    stale = await asyncio.gather(*(client.get("/api/feed") for _ in range(5)))
+    # Stale at once; a request that comes after the refresh finished may get the new copy.
+    assert stale[0].text.startswith("/api/feed #1")
+    assert "detail=stale-while-revalidate" in stale[0].headers["cache-status"]
+    assert {r.text.split(" lang")[0] for r in stale} <= {"/api/feed #1", "/api/feed #2"}
+    await middleware.wait_for_refreshes()
+    assert app.calls["/api/feed"] == 2  # exactly one background refresh
+    fresh = await client.get("/api/feed")
+    assert fresh.text.startswith("/api/feed #2") and fresh.headers["cache-status"].startswith(
+        "cache; hit"
+    )
+
+
+@pytest.mark.parametrize("failure", ["raise", "500"])
+async def test_stale_if_error(
+    site: tuple[App, CacheMiddleware, Client], clock: FakeClock, failure: str
+) -> None:
+    app, _, client = site
+    await client.get("/api/sie")
+    clock.advance(100)  # past both windows, inside stale_if_error=300
+    if failure == "raise":
+        app.fail = True
+    else:
+        app.status_override = 500
+    response = await client.get("/api/sie")
+    assert response.status_code == 200 and response.text.startswith("/api/sie #1")
+    assert response.headers["cache-status"].endswith("detail=stale-if-error")
+    app.fail, app.status_override = False, None
+    recovered = await client.get("/api/sie")
+    assert recovered.text.startswith("/api/sie #3")
+
+
+async def test_concurrent_misses_reach_the_app_once(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, _, client = site
+    responses = await asyncio.gather(*(client.get("/page/slow?slow=0.1") for _ in range(6)))
+    assert app.calls["/page/slow"] == 1
+    assert len({r.text for r in responses}) == 1
+    details = sorted(r.headers["cache-status"] for r in responses)
+    assert details.count("cache; fwd=miss; detail=stored") == 1
+    assert details.count("cache; fwd=miss; detail=collapsed") == 5
+
+
+async def test_surrogate_keys_and_policy_tags_purge(
+    site: tuple[App, CacheMiddleware, Client], backend: CacheBackend
+) -> None:
+    app, _, client = site
+    first = await client.get("/page/t?tags=post:1%20author:2")
+    assert "surrogate-key" not in first.headers  # for this cache only
+    await client.get("/page/t?tags=post:1%20author:2")
+    assert app.calls["/page/t"] == 1
+    CacheTag(backend).invalidate_tag("author:2")
+    await client.get("/page/t?tags=post:1%20author:2")
+    assert app.calls["/page/t"] == 2
+    CacheTag(backend).invalidate_tag("pages")  # the policy's tag
+    await client.get("/page/t?tags=post:1%20author:2")
+    assert app.calls["/page/t"] == 3
+
+
+async def test_successful_unsafe_requests_invalidate_the_url(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, _, client = site
+    await client.get("/page/u", headers={"Accept-Language": "fr"})
+    await client.get("/page/u?x=1")
+    await client.get("/page/other")
+    assert (await client.post("/page/u", content=b"edit")).status_code == 200
+    await client.get("/page/u", headers={"Accept-Language": "fr"})
+    await client.get("/page/u?x=1")
+    await client.get("/page/other")
+    assert app.calls["/page/u"] == 4  # every variant of /page/u went
+    assert app.calls["/page/other"] == 1
+
+
+async def test_large_and_streaming_bodies_go_through_untouched(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    app, _, client = site
+    for _ in range(2):
+        big = await client.get("/page/big?big=1")
+        assert len(big.content) > 5_000 and big.headers["cache-status"].endswith(
+            "too-large-or-streamed"
+        )
+        streamed = await client.get("/page/s?stream=1")
+        assert streamed.text == "chunk0;chunk1;chunk2;"
+    assert app.calls["/page/big"] == 2 and app.calls["/page/s"] == 2
+
+
+async def test_purge_endpoint(backend: CacheBackend, clock: FakeClock) -> None:
+    app, middleware = build(
+        backend, clock, purge_path="/_purge", purge_token="s3cret-token-0123456"
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=middleware), base_url="http://testserver"
+    ) as client:
+        await client.get("/page/p1?tags=t1")
+        await client.get("/page/p2")
+        assert (await client.post("/_purge", json={"tags": ["t1"]})).status_code == 401
+        bad = await client.post(
+            "/_purge", json={"tags": ["t1"]}, headers={"Authorization": "Bearer nope"}
+        )
+        assert bad.status_code == 401
+        auth = {"Authorization": "Bearer s3cret-token-0123456"}
+        ok = await client.post("/_purge", json={"tags": ["t1"], "prefix": "/page/p2"}, headers=auth)
+        assert ok.json() == {"tags": 1, "prefix": 1}
+        await client.get("/page/p1?tags=t1")
+        await client.get("/page/p2")
+        assert app.calls["/page/p1"] == 2 and app.calls["/page/p2"] == 2
+        assert (await client.post("/_purge", content=b"{bad", headers=auth)).status_code == 400
+
+
+async def test_purge_is_off_by_default(site: tuple[App, CacheMiddleware, Client]) -> None:
+    _, _, client = site
+    assert (await client.post("/_purge", json={"tags": ["pages"]})).status_code == 404
+    with pytest.raises(TypeError, match="purge_token"):
+        CacheMiddleware(
+            App().starlette, site[1].manager, {}, purge_path="/_purge", purge_token="short"
+        )
+
+
+async def test_backend_down_passes_requests_through(clock: FakeClock) -> None:
+    from cache.testing.redis_server import free_port
+
+    down = RedisCache(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    _app, middleware = build(down, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=middleware), base_url="http://testserver"
+    ) as client:
+        for n in range(3):
+            response = await client.get("/page/down")
+            assert response.status_code == 200 and response.text.startswith(f"/page/down #{n + 1}")
+    assert down.errors > 0
+
+
+async def test_a_strict_backend_failure_is_never_a_500(clock: FakeClock) -> None:
+    from cache.testing.redis_server import free_port
+
+    strict = RedisCache(f"redis://127.0.0.1:{free_port()}/0", strict=True)
+    app, middleware = build(strict, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=middleware), base_url="http://testserver"
+    ) as client:
+        response = await client.get("/page/strict")
+    assert response.status_code == 200 and app.calls["/page/strict"] == 1
