@@ -167,6 +167,8 @@ class CacheMiddleware:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Requests passed to the app uncached, by reason (Prometheus reads it).
         self.bypasses: Counter[str] = Counter()
+        #: Requests by "<content type>:<hit|stale|miss|bypass>" (the dashboard reads it).
+        self.outcomes: Counter[str] = Counter()
 
     # -- ASGI ---------------------------------------------------------------------
 
@@ -197,6 +199,7 @@ class CacheMiddleware:
                 reason = "no-policy"
         if reason is not None or policy is None:
             self.bypasses[reason or "no-policy"] += 1
+            self.outcomes[f"{route.content_type}:bypass"] += 1
             status = h.cache_status(False, fwd="bypass", detail=reason)
             await self.app(scope, receive, self._with_headers(send, [("cache-status", status)]))
             return
@@ -284,6 +287,7 @@ class CacheMiddleware:
             if claimed:
                 await self._safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
             self.manager.stats.record_hit()
+            self.outcomes[f"{route.content_type}:hit"] += 1
             await self._serve(
                 scope, send, env, headers, policy, h.cache_status(True, ttl=env.fresh_until - now)
             )
@@ -293,6 +297,7 @@ class CacheMiddleware:
                 self._spawn(self._refresh(scope, route, policy, headers, key, url, claim))  # type: ignore[arg-type]
             self.manager.stats.record_stale()
             self.manager.stats.record_hit()
+            self.outcomes[f"{route.content_type}:stale"] += 1
             status = h.cache_status(
                 True, ttl=env.fresh_until - now, detail="stale-while-revalidate"
             )
@@ -301,6 +306,7 @@ class CacheMiddleware:
         if claimed:
             await self._safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
         started = time.perf_counter()
+        self.outcomes[f"{route.content_type}:miss"] += 1
         if env is not None and now < env.stale_until + sie:
             await self._fetch_or_stale(scope, receive, send, route, policy, headers, key, url, env)
         else:

@@ -1,0 +1,230 @@
+"""The demo blog: Starlette pages behind CacheMiddleware, every feature of the library in use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import os
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from cache.advanced import (
+    CacheInvalidator,
+    CachePolicy,
+    CacheStatistics,
+    CacheTag,
+    CacheWarmer,
+    ContentTypeCacheManager,
+    InstrumentedCache,
+)
+from cache.backend import CacheBackend, InMemoryCache
+from cache.web import CacheMiddleware
+from cache.web import Route as CacheRoute
+from cache.web.demo import dashboard
+from cache.web.demo.store import Blog
+
+__all__ = ["Demo", "create_app"]
+
+_GREETING = {"fr": "Bonjour", "de": "Hallo", "en": "Hello"}
+
+
+def _lang(request: Request) -> str:
+    header = request.headers.get("accept-language", "en")
+    return next((code for code in _GREETING if header.lower().startswith(code)), "en")
+
+
+def _page(title: str, body: str, started: float) -> HTMLResponse:
+    took = (time.perf_counter() - started) * 1000
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        "<style>body{font:16px system-ui;max-width:46rem;margin:2rem auto;padding:0 1rem}"
+        "nav a{margin-right:1rem}.meta{color:#666;font-size:.85rem}</style></head><body>"
+        '<nav><a href="/">Home</a><a href="/api/posts">API</a>'
+        '<a href="/dashboard">Dashboard</a></nav>'
+        f"<h1>{html.escape(title)}</h1>{body}"
+        f"<p class=meta>rendered at {time.strftime('%H:%M:%S')} in {took:.0f} ms "
+        "(a cached page keeps this line: see the Cache-Status and Age headers)</p></body></html>"
+    )
+
+
+class Demo:
+    """The demo's parts, reachable from tests and the dashboard."""
+
+    def __init__(self, cache: CacheBackend, blog: Blog) -> None:
+        self.stats = CacheStatistics()
+        self.cache = InstrumentedCache(cache, self.stats)
+        self.blog = blog
+        self.tags = CacheTag(self.cache)
+        self.invalidator = CacheInvalidator(self.cache, registry="http")
+        self.manager = ContentTypeCacheManager(self.cache, tag_manager=self.tags, stats=self.stats)
+        self.manager.register_policy(
+            "page", CachePolicy(timeout=300, tags={"pages"}, vary_on=["Accept-Language"])
+        )
+        self.manager.register_policy("post", CachePolicy(timeout=600, tags={"posts"}))
+        self.manager.register_policy("author", CachePolicy(timeout=600, tags={"authors"}))
+        self.manager.register_policy(
+            "api", CachePolicy(timeout=10, tags={"api"}, stale_while_revalidate=60)
+        )
+        self.warmer = CacheWarmer(self.cache, stats=self.stats)
+        self.warmer.register_warming_task(
+            "data:popular", self.blog.popular, timeout=120, schedule="* * * * *"
+        )
+        self.history: deque[dict[str, Any]] = deque(maxlen=300)
+        self.traffic: asyncio.Task[None] | None = None
+        self.middleware: CacheMiddleware | None = None
+
+    # -- pages ------------------------------------------------------------------
+
+    def popular(self) -> list[dict[str, Any]]:
+        """Return the popular posts: warmed every minute by the warmer, read from the cache."""
+        value = self.cache.get("data:popular")
+        if value is None:
+            value = self.blog.popular()
+            self.cache.set("data:popular", value, 120)
+        return list(value)
+
+    async def home(self, request: Request) -> Response:
+        """Render the home page: the popular posts, greeted in the reader's language."""
+        started = time.perf_counter()
+        posts = await asyncio.to_thread(self.popular)
+        items = "".join(
+            f'<li><a href="/posts/{p["id"]}">{html.escape(p["title"])}</a> by '
+            f'<a href="/authors/{p["author_id"]}">{html.escape(p["author"])}</a></li>'
+            for p in posts
+        )
+        greeting = _GREETING[_lang(request)]
+        response = _page(f"{greeting}! Popular posts", f"<ul>{items}</ul>", started)
+        response.headers["Surrogate-Key"] = " ".join(f"post:{p['id']}" for p in posts)
+        return response
+
+    async def post(self, request: Request) -> Response:
+        """Render one post; tagged with the post and its author."""
+        started = time.perf_counter()
+        post_id = int(request.path_params["id"])
+        post = await asyncio.to_thread(self.blog.post, post_id)
+        if post is None:
+            return HTMLResponse("no such post", status_code=404)
+        body = (
+            f'<p class=meta>by <a href="/authors/{post["author_id"]}">'
+            f"{html.escape(post['author'])}</a>"
+            f' · <a href="/posts/{post_id}/edit">edit</a></p><p>{html.escape(post["body"])}</p>'
+        )
+        response = _page(post["title"], body, started)
+        response.headers["Surrogate-Key"] = f"post:{post_id} author:{post['author_id']}"
+        return response
+
+    async def author(self, request: Request) -> Response:
+        """Render an author's page; tagged with the author and their posts."""
+        started = time.perf_counter()
+        author_id = int(request.path_params["id"])
+        author = await asyncio.to_thread(self.blog.author, author_id)
+        if author is None:
+            return HTMLResponse("no such author", status_code=404)
+        items = "".join(
+            f'<li><a href="/posts/{p["id"]}">{html.escape(p["title"])}</a></li>'
+            for p in author["posts"]
+        )
+        response = _page(author["name"], f"<ul>{items}</ul>", started)
+        response.headers["Surrogate-Key"] = f"author:{author_id} " + " ".join(
+            f"post:{p['id']}" for p in author["posts"]
+        )
+        return response
+
+    async def api_posts(self, request: Request) -> Response:
+        """Return the posts as JSON (the API: stale-while-revalidate)."""
+        posts = await asyncio.to_thread(self.blog.popular, 30)
+        response = JSONResponse({"posts": posts, "generated_at": time.time()})
+        response.headers["Surrogate-Key"] = " ".join(f"post:{p['id']}" for p in posts)
+        return response
+
+    async def edit_form(self, request: Request) -> Response:
+        """Render the edit form of a post (never cached)."""
+        post = await asyncio.to_thread(self.blog.post, int(request.path_params["id"]))
+        if post is None:
+            return HTMLResponse("no such post", status_code=404)
+        return HTMLResponse(
+            f'<form method=post><input name=title size=60 value="{html.escape(post["title"])}">'
+            f"<br><textarea name=body rows=8 cols=60>{html.escape(post['body'])}</textarea>"
+            "<br><button>Save</button></form>"
+        )
+
+    async def edit(self, request: Request) -> Response:
+        """Save a post, then purge every page that shows it by its tag."""
+        post_id = int(request.path_params["id"])
+        form = parse_qs((await request.body()).decode())  # a urlencoded form: no extra dependency
+        title, body = form.get("title", [""])[0], form.get("body", [""])[0]
+        await asyncio.to_thread(self.blog.update_post, post_id, title, body)
+        # Every page showing this post carries the tag post:<id>: one write purges them all.
+        await self.tags.ainvalidate_tags([f"post:{post_id}"])
+        await self.warmer.warm_cache(key="data:popular")  # the list shows titles too
+        return RedirectResponse(f"/posts/{post_id}", status_code=303)
+
+    # -- statistics history -----------------------------------------------------
+
+    def sample(self) -> None:
+        """Add a point to the dashboard's history."""
+        snapshot = self.stats.get_stats()
+        by_type = {} if self.middleware is None else dict(self.middleware.outcomes)
+        self.history.append({"t": time.time(), **snapshot, "by_type": by_type})
+
+    async def sampler(self) -> None:
+        """Sample the statistics every second."""
+        while True:
+            self.sample()
+            await asyncio.sleep(1)
+
+
+def create_app(
+    cache: CacheBackend | None = None, *, db_path: str | None = None, latency: float = 0.05
+) -> CacheMiddleware:
+    """Build the demo site; the cache defaults to an ``InMemoryCache``."""
+    path = db_path or os.environ.get("CACHE_DEMO_DB") or str(Path(tempfile.mkdtemp()) / "blog.db")
+    demo = Demo(cache or InMemoryCache(max_entries=50_000), Blog(path, latency))
+    background: list[asyncio.Task[None]] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await demo.warmer.warm_cache()
+        demo.warmer.start()
+        background.append(asyncio.ensure_future(demo.sampler()))
+        yield
+        demo.warmer.stop()
+        for task in background:
+            task.cancel()
+        if demo.traffic is not None:
+            demo.traffic.cancel()
+
+    routes = [
+        Route("/", demo.home),
+        Route("/posts/{id:int}", demo.post),
+        Route("/posts/{id:int}/edit", demo.edit_form, methods=["GET"]),
+        Route("/posts/{id:int}/edit", demo.edit, methods=["POST"]),
+        Route("/authors/{id:int}", demo.author),
+        Route("/api/posts", demo.api_posts),
+        *dashboard.routes(demo),
+    ]
+    site = Starlette(routes=routes, lifespan=lifespan)
+    middleware = CacheMiddleware(
+        site,
+        demo.manager,
+        [
+            CacheRoute("/", "page"),
+            CacheRoute("/posts/[0-9]+", "post"),
+            CacheRoute("/authors/[0-9]+", "author"),
+            CacheRoute("/api/posts", "api"),
+        ],
+    )
+    demo.middleware = middleware
+    site.state.demo = demo
+    return middleware  # lifespan events pass through it to the site
