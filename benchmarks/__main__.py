@@ -243,6 +243,10 @@ def main() -> None:
     from benchmarks import redis_engine as redis_bench  # needs redis-server on the PATH
 
     print(redis_bench.report(q))
+    print()
+    from benchmarks import http  # the web stack, imported only here
+
+    print(http.report(q))
 
 
 if __name__ == "__main__":
