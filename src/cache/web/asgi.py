@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import re
@@ -24,6 +23,7 @@ from cache.backend.base import Claim
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
+from cache.web._stored import Captured, build_response
 
 __all__ = ["CacheMiddleware", "Route"]
 
@@ -36,19 +36,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Not forwarded from a stored response: per-connection, or for this cache only.
-_DROP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "surrogate-key",
-        "cache-tag",
-        "date",
-        "age",
-        "cache-status",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -76,30 +63,6 @@ class Route:
             raise CacheTypeError(
                 f"route pattern {self.pattern!r} is not a valid regex: {exc}"
             ) from None
-
-
-@dataclass
-class _Captured:
-    """A complete response held in memory."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def record(self, vary: list[str], stored_at: float) -> dict[str, Any]:
-        return {
-            "s": self.status,
-            "h": self.headers,
-            "b": base64.b64encode(self.body).decode(),
-            "v": vary,
-            "t": stored_at,
-        }
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> _Captured:
-        return cls(
-            int(record["s"]), [(k, v) for k, v in record["h"]], base64.b64decode(record["b"])
-        )
 
 
 def _decode(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -327,7 +290,7 @@ class CacheMiddleware:
         leader = key not in self._flight._calls
         streamed: list[bool] = []
 
-        async def fetch() -> _Captured | None:
+        async def fetch() -> Captured | None:
             captured = await self._fetch(scope, receive, send, streamed)
             if captured is not None:
                 await self._store(scope, route, policy, headers, captured)
@@ -360,7 +323,7 @@ class CacheMiddleware:
             captured = await self._fetch(scope, receive, send, streamed, hold_errors=True)
         except Exception:
             log.warning("app failed; serving a stale response (stale-if-error)", exc_info=True)
-            captured = _Captured(500, [], b"")
+            captured = Captured(500, [], b"")
         if streamed:
             return
         if captured is None:
@@ -385,7 +348,7 @@ class CacheMiddleware:
         streamed: list[bool],
         share: bool = True,
         hold_errors: bool = False,
-    ) -> _Captured | None:
+    ) -> Captured | None:
         """Run the app for a GET; return its response if storable, else stream it to ``send``.
 
         A HEAD is sent to the app as a GET, so that the stored response can
@@ -454,7 +417,7 @@ class CacheMiddleware:
         await self.app(app_scope, receive, capture)
         if passing or start is None:
             return None
-        return _Captured(start["status"], _decode(start.get("headers", [])), b"".join(chunks))
+        return Captured(start["status"], _decode(start.get("headers", [])), b"".join(chunks))
 
     async def _store(
         self,
@@ -462,7 +425,7 @@ class CacheMiddleware:
         route: Route,
         policy: CachePolicy,
         headers: h.Headers,
-        captured: _Captured,
+        captured: Captured,
     ) -> None:
         """Store a response under the key its own Vary names (known only now)."""
         surrogate = h.split_list(
@@ -546,40 +509,20 @@ class CacheMiddleware:
         record = env.value
         age = max(0.0, self._clock() - float(record["t"]))
         await self._send_captured(
-            scope, send, _Captured.from_record(record), headers, policy, status, age
+            scope, send, Captured.from_record(record), headers, policy, status, age
         )
 
     async def _send_captured(
         self,
         scope: Scope,
         send: Send,
-        captured: _Captured,
+        captured: Captured,
         request_headers: h.Headers,
         policy: CachePolicy,
         status: str,
         age: float,
     ) -> None:
-        out = [(k, v) for k, v in captured.headers if k.lower() not in _DROP]
-        etag = h.get_header(out, "etag")
-        if etag is None:
-            etag = h.strong_etag(captured.body)
-            out.append(("etag", etag))
-        if h.get_header(out, "cache-control") is None and policy.cache_control:
-            out.append(("cache-control", policy.cache_control))
-        vary = h.merge_vary(policy.vary_on, captured.headers)
-        out = [(k, v) for k, v in out if k.lower() != "vary"]
-        if vary:
-            out.append(("vary", ", ".join(vary)))
-        out += [("age", str(int(age))), ("cache-status", status)]
-        body = captured.body
-        code = captured.status
-        if code == 200 and h.not_modified(
-            request_headers, etag, h.get_header(out, "last-modified")
-        ):
-            code, body = 304, b""
-            out = [(k, v) for k, v in out if k.lower() not in ("content-length", "content-type")]
-        elif h.get_header(out, "content-length") is None:
-            out.append(("content-length", str(len(body))))
+        code, out, body = build_response(captured, request_headers, policy, status, age)
         await send({"type": "http.response.start", "status": code, "headers": _encode(out)})
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
