@@ -39,3 +39,10 @@ ensure_redis_server() {
         _apt_install redis-server
     fi
 }
+
+# The dashboard's browser test drives Debian's chromium with Playwright.
+ensure_chromium() {
+    if ! command -v chromium >/dev/null; then
+        _apt_install chromium
+    fi
+}
