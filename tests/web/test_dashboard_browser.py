@@ -73,6 +73,9 @@ def test_dashboard_charts_move_and_invalidation_works(demo_url: str, tmp_path: P
                 " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })()"
             )
             assert drawn > 100  # pixels of a line, not an empty canvas
+            page.wait_for_function(
+                "document.getElementById('legend').textContent.includes('post')", timeout=10_000
+            )  # the per-content-type chart has a line per type
             assert page.locator("#types tr").count() >= 2  # a row per content type
             assert "data:popular" in page.locator("#warming").inner_text()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from cache.backend import InMemoryCache
-from cache.testing.redis_server import free_port
+from cache.testing.redis_server import RedisServer, free_port
 from cache.web.demo import create_app
 
 
@@ -86,4 +86,52 @@ def test_the_demo_command_serves_the_site(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+        process.stdout.close()  # type: ignore[union-attr]
+
+
+def test_workers_share_the_cache_in_redis(
+    tmp_path: Path, redis_server: RedisServer, redis_client: object
+) -> None:
+    port = free_port()
+    env = {**os.environ, "CACHE_DEMO_DB": str(tmp_path / "blog.db")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cache.web.demo",
+            "--port",
+            str(port),
+            "--latency",
+            "0",
+            "--redis",
+            redis_server.url,
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        assert "2 worker(s)" in process.stdout.readline()
+        deadline = time.monotonic() + 30
+        statuses = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            while True:
+                try:
+                    client.get("/posts/7")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the demo did not start"
+                    time.sleep(0.2)
+            # New connections land on either worker: every answer is a hit from the shared cache.
+            for _ in range(6):
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as fresh:
+                    statuses.append(fresh.get("/posts/7").headers["cache-status"])
+        assert all(s.startswith("cache; hit") for s in statuses), statuses
+    finally:
+        process.terminate()
+        process.wait(15)
         process.stdout.close()  # type: ignore[union-attr]

@@ -26,8 +26,8 @@ from cache.advanced import (
     CacheTag,
     CacheWarmer,
     ContentTypeCacheManager,
-    InstrumentedCache,
 )
+from cache.advanced.prometheus import PrometheusRecorder, Recorders
 from cache.backend import CacheBackend, InMemoryCache
 from cache.web import CacheMiddleware
 from cache.web import Route as CacheRoute
@@ -63,11 +63,16 @@ class Demo:
 
     def __init__(self, cache: CacheBackend, blog: Blog) -> None:
         self.stats = CacheStatistics()
-        self.cache = InstrumentedCache(cache, self.stats)
+        self.prometheus = PrometheusRecorder()
+        recorder = Recorders(self.stats, self.prometheus)
+        # HTTP hits and misses are recorded by the middleware (through the
+        # manager's recorder); wrapping the engine too would count every read
+        # of a tag version as a request.
+        self.cache = cache
         self.blog = blog
         self.tags = CacheTag(self.cache)
         self.invalidator = CacheInvalidator(self.cache, registry="http")
-        self.manager = ContentTypeCacheManager(self.cache, tag_manager=self.tags, stats=self.stats)
+        self.manager = ContentTypeCacheManager(self.cache, tag_manager=self.tags, stats=recorder)
         self.manager.register_policy(
             "page", CachePolicy(timeout=300, tags={"pages"}, vary_on=["Accept-Language"])
         )
@@ -76,7 +81,7 @@ class Demo:
         self.manager.register_policy(
             "api", CachePolicy(timeout=10, tags={"api"}, stale_while_revalidate=60)
         )
-        self.warmer = CacheWarmer(self.cache, stats=self.stats)
+        self.warmer = CacheWarmer(self.cache, stats=recorder)
         self.warmer.register_warming_task(
             "data:popular", self.blog.popular, timeout=120, schedule="* * * * *"
         )

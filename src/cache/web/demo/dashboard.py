@@ -34,7 +34,7 @@ def routes(demo: Demo) -> list[Route]:
         for name, count in counts.items():
             content_type, outcome = name.rsplit(":", 1)
             types.setdefault(content_type, {})[outcome] = count
-        history = [{k: v for k, v in p.items() if k != "by_type"} for p in demo.history]
+        history = list(demo.history)
         return JSONResponse(
             {
                 "history": history,

@@ -63,4 +63,5 @@ def render(demo: Demo) -> tuple[bytes, str]:
     """Return the metrics page and its content type."""
     registry = CollectorRegistry()
     registry.register(_Collector(demo))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    body = generate_latest(registry) + generate_latest(demo.prometheus.registry)
+    return body, CONTENT_TYPE_LATEST
