@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -13,11 +15,13 @@ from django.test import Client
 from django.urls import path
 
 from cache.advanced import CachePolicy, CacheTag, ContentTypeCacheManager
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, RedisCache
 from cache.testing import FakeClock
-from cache.web.django import cache_policy
+from cache.web.django import CacheMiddleware, cache_policy
 
 calls: Counter[str] = Counter()
+failing = threading.Event()
+gate = threading.Event()  # cleared: the api view waits (a slow refresh)
 
 
 @cache_policy("page")
@@ -36,12 +40,26 @@ def page(request: HttpRequest, name: str) -> HttpResponse:
     return response
 
 
+@cache_policy("api")
+def api(request: HttpRequest, name: str) -> HttpResponse:
+    calls[name] += 1
+    gate.wait(5)
+    time.sleep(float(request.GET.get("slow", 0)))
+    if failing.is_set():
+        raise RuntimeError("the database is down")
+    return HttpResponse(f"{name} #{calls[name]}")
+
+
 def plain(request: HttpRequest) -> HttpResponse:
     calls["plain"] += 1
     return HttpResponse("plain")
 
 
-urlpatterns = [path("pages/<str:name>", page), path("plain", plain)]
+urlpatterns = [
+    path("pages/<str:name>", page),
+    path("api/<str:name>", api),
+    path("plain", plain),
+]
 
 if not settings.configured:
     settings.configure(
@@ -61,9 +79,13 @@ def client(backend: CacheBackend, clock: FakeClock) -> Iterator[Client]:
     manager.register_policy(
         "page", CachePolicy(timeout=60, tags={"pages"}, vary_on=["Accept-Language"])
     )
+    manager.register_policy("api", CachePolicy(timeout=10, stale_while_revalidate=30))
     settings.CACHE_MANAGER = manager
     calls.clear()
-    yield Client()
+    failing.clear()
+    gate.set()
+    yield Client(raise_request_exception=False)
+    CacheMiddleware.wait_for_refreshes()
 
 
 def test_view_with_a_policy_is_cached(client: Client) -> None:
@@ -112,3 +134,65 @@ def test_tags_and_unsafe_requests_invalidate(client: Client, backend: CacheBacke
     assert client.post("/pages/t").status_code == 200
     client.get("/pages/t")
     assert calls["t"] == 3
+
+
+def test_stale_while_revalidate_refreshes_once_in_the_background(
+    client: Client, clock: FakeClock
+) -> None:
+    assert client.get("/api/s").content == b"s #1"
+    clock.advance(15)  # past the 10 s timeout, within the 30 s stale window
+    gate.clear()  # the refresh waits until the three stale answers are out
+    stale = [client.get("/api/s") for _ in range(3)]
+    assert all(r.content == b"s #1" for r in stale)
+    assert all("detail=stale-while-revalidate" in r.headers["Cache-Status"] for r in stale)
+    gate.set()
+    CacheMiddleware.wait_for_refreshes()
+    assert calls["s"] == 2  # one refresh for the three stale answers
+    fresh = client.get("/api/s")
+    assert fresh.content == b"s #2" and fresh.headers["Cache-Status"].startswith("cache; hit")
+
+
+def test_stale_if_error_serves_the_stored_copy_when_the_view_fails(
+    client: Client, clock: FakeClock
+) -> None:
+    client.get("/api/e")
+    clock.advance(60)  # past the stale window, within stale-if-error
+    failing.set()
+    response = client.get("/api/e")
+    assert response.status_code == 200 and response.content == b"e #1"
+    assert response.headers["Cache-Status"].endswith("detail=stale-if-error")
+    failing.clear()
+    assert client.get("/api/e").content == b"e #3"
+    clock.advance(1_000)  # past stale-if-error too: the failure shows
+    failing.set()
+    assert client.get("/api/e").status_code == 500
+
+
+def test_concurrent_misses_run_the_view_once(client: Client) -> None:
+    # Each thread has its own Client, hence its own middleware: like separate
+    # processes, they meet only at the fill lock in the backend.
+    results: list[tuple[bytes, str]] = []
+
+    def fetch() -> None:
+        response = Client().get("/api/c?slow=0.2")
+        results.append((response.content, response.headers["Cache-Status"]))
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls["c"] == 1
+    assert {content for content, _ in results} == {b"c #1"}
+    details = sorted(status for _, status in results)
+    assert details.count("cache; fwd=miss; detail=collapsed") == 3
+
+
+def test_a_backend_failure_passes_requests_to_the_view(client: Client) -> None:
+    manager = ContentTypeCacheManager(RedisCache("redis://127.0.0.1:1/0", strict=True))
+    manager.register_policy("page", CachePolicy(timeout=60))
+    settings.CACHE_MANAGER = manager
+    down = Client()
+    assert down.get("/pages/d").status_code == 200
+    assert down.get("/pages/d").status_code == 200
+    assert calls["d"] == 2

@@ -37,6 +37,8 @@ class Captured:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    #: When it was stored, if it was read back from the cache.
+    stored_at: float | None = None
 
     def record(self, vary: list[str], stored_at: float) -> dict[str, Any]:
         return {
@@ -50,7 +52,10 @@ class Captured:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Captured:
         return cls(
-            int(record["s"]), [(k, v) for k, v in record["h"]], base64.b64decode(record["b"])
+            int(record["s"]),
+            [(k, v) for k, v in record["h"]],
+            base64.b64decode(record["b"]),
+            float(record["t"]),
         )
 
 

@@ -19,10 +19,11 @@ from cache.advanced._singleflight import AsyncSingleFlight
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
 from cache.backend._keys import reserved_key
-from cache.backend.base import Claim
+from cache.backend.base import Claim, Entry
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
+from cache.web._fill import FillLock
 from cache.web._stored import Captured, build_response
 
 __all__ = ["CacheMiddleware", "Route"]
@@ -86,6 +87,9 @@ class CacheMiddleware:
         max_body_size: Larger responses are streamed through, not stored.
         stale_if_error: Seconds past the stale window during which a stored
             response is served if the app fails (raises or answers 5xx).
+        fill_wait: On a miss, seconds to wait for another process already
+            fetching the same response (through a lock in the backend)
+            before asking the app here too.
         purge_path, purge_token: An invalidation endpoint, off unless both
             are given: ``POST purge_path`` with ``Authorization: Bearer
             <token>`` and JSON ``{"tags": [...], "prefix": "/posts/", "pattern": "..."}``.
@@ -100,6 +104,7 @@ class CacheMiddleware:
         allowed_hosts: Iterable[str] | None = None,
         max_body_size: int = 1_000_000,
         stale_if_error: float = 300.0,
+        fill_wait: float = 10.0,
         purge_path: str | None = None,
         purge_token: str | None = None,
         clock: Clock = time.time,
@@ -117,6 +122,7 @@ class CacheMiddleware:
         )
         self.max_body_size = max_body_size
         self.stale_if_error = stale_if_error
+        self.fill_wait = fill_wait
         if (purge_path is None) != (purge_token is None) or (
             purge_token is not None and len(purge_token) < 16
         ):
@@ -291,10 +297,19 @@ class CacheMiddleware:
         streamed: list[bool] = []
 
         async def fetch() -> Captured | None:
-            captured = await self._fetch(scope, receive, send, streamed)
-            if captured is not None:
-                await self._store(scope, route, policy, headers, captured)
-            return captured
+            # In-process callers share this run; other processes share it
+            # through the fill lock: one of them asks the app, the rest wait.
+            fill = FillLock(self.cache, key, self._fresh_envelope, self.fill_wait)
+            stored = await self._safely(fill.aacquire_or_wait(), None)
+            try:
+                if stored is not None:
+                    return Captured.from_record(stored.value)
+                captured = await self._fetch(scope, receive, send, streamed)
+                if captured is not None:
+                    await self._store(scope, route, policy, headers, captured)
+                return captured
+            finally:
+                await self._safely(fill.arelease(), None)
 
         captured = await self._flight.do(key, fetch)
         if streamed:
@@ -302,9 +317,17 @@ class CacheMiddleware:
         if captured is None:  # the leader's response could not be shared: ask the app ourselves
             await self._fetch(scope, receive, send, [], share=False)
             return
-        detail = "stored" if leader else "collapsed"
-        status = h.cache_status(False, fwd="miss", detail=detail)
-        await self._send_captured(scope, send, captured, headers, policy, status, age=0.0)
+        collapsed = not leader or captured.stored_at is not None
+        status = h.cache_status(False, fwd="miss", detail="collapsed" if collapsed else "stored")
+        age = 0.0 if captured.stored_at is None else max(0.0, self._clock() - captured.stored_at)
+        await self._send_captured(scope, send, captured, headers, policy, status, age)
+
+    def _fresh_envelope(self, entry: Entry) -> Envelope | None:
+        """Return the entry's envelope if it is fresh and its tags are current."""
+        env = Envelope.load(entry.value)
+        if env is None or not env.is_fresh(self._clock()):
+            return None
+        return env if self.manager.tags.matches(env.tags, entry.refs) else None
 
     async def _fetch_or_stale(
         self,
