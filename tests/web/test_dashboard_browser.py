@@ -55,7 +55,7 @@ def test_dashboard_charts_move_and_invalidation_works(demo_url: str, tmp_path: P
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             page = browser.new_page()
-            page.goto(f"{demo_url}/dashboard")
+            page.goto(f"{demo_url}/dashboard/")
             page.click("#traffic")  # start the built-in traffic generator
             page.wait_for_function(
                 "document.getElementById('traffic').textContent === 'Stop traffic'", timeout=10_000

@@ -56,7 +56,7 @@ async def test_pages_are_cached_and_an_edit_shows_at_once(tmp_path: Path) -> Non
             "cache_hits_total" in metrics
             and 'cache_http_requests_total{content_type="post"' in metrics
         )
-        dashboard = await client.get("/dashboard")
+        dashboard = await client.get("/dashboard/")
         assert "<canvas id=hit_rate" in dashboard.text
 
 

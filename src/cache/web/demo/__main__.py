@@ -43,7 +43,7 @@ def main() -> None:
         f"Redis at {args.redis}, {args.workers} worker(s)" if args.redis else "the in-memory engine"
     )
     print(
-        f"cache demo on {engine}: open http://{args.host}:{args.port}/  (dashboard: /dashboard)",
+        f"cache demo on {engine}: open http://{args.host}:{args.port}/  (dashboard: /dashboard/)",
         flush=True,
     )
     uvicorn.run(

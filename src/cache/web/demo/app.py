@@ -8,7 +8,6 @@ import html
 import os
 import tempfile
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from cache.advanced import (
     CacheInvalidator,
@@ -31,7 +30,7 @@ from cache.advanced.prometheus import PrometheusRecorder, Recorders
 from cache.backend import CacheBackend, InMemoryCache
 from cache.web import CacheMiddleware
 from cache.web import Route as CacheRoute
-from cache.web.demo import dashboard
+from cache.web.dashboard import Dashboard
 from cache.web.demo.store import Blog
 
 __all__ = ["Demo", "create_app"]
@@ -51,7 +50,7 @@ def _page(title: str, body: str, started: float) -> HTMLResponse:
         "<style>body{font:16px system-ui;max-width:46rem;margin:2rem auto;padding:0 1rem}"
         "nav a{margin-right:1rem}.meta{color:#666;font-size:.85rem}</style></head><body>"
         '<nav><a href="/">Home</a><a href="/api/posts">API</a>'
-        '<a href="/dashboard">Dashboard</a></nav>'
+        '<a href="/dashboard/">Dashboard</a></nav>'
         f"<h1>{html.escape(title)}</h1>{body}"
         f"<p class=meta>rendered at {time.strftime('%H:%M:%S')} in {took:.0f} ms "
         "(a cached page keeps this line: see the Cache-Status and Age headers)</p></body></html>"
@@ -85,9 +84,8 @@ class Demo:
         self.warmer.register_warming_task(
             "data:popular", self.blog.popular, timeout=120, schedule="* * * * *"
         )
-        self.history: deque[dict[str, Any]] = deque(maxlen=300)
-        self.traffic: asyncio.Task[None] | None = None
         self.middleware: CacheMiddleware | None = None
+        self.dashboard: Dashboard | None = None
 
     # -- pages ------------------------------------------------------------------
 
@@ -175,20 +173,6 @@ class Demo:
         await self.warmer.warm_cache(key="data:popular")  # the list shows titles too
         return RedirectResponse(f"/posts/{post_id}", status_code=303)
 
-    # -- statistics history -----------------------------------------------------
-
-    def sample(self) -> None:
-        """Add a point to the dashboard's history."""
-        snapshot = self.stats.get_stats()
-        by_type = {} if self.middleware is None else dict(self.middleware.outcomes)
-        self.history.append({"t": time.time(), **snapshot, "by_type": by_type})
-
-    async def sampler(self) -> None:
-        """Sample the statistics every second."""
-        while True:
-            self.sample()
-            await asyncio.sleep(1)
-
 
 def create_app(
     cache: CacheBackend | None = None, *, db_path: str | None = None, latency: float = 0.05
@@ -196,19 +180,15 @@ def create_app(
     """Build the demo site; the cache defaults to an ``InMemoryCache``."""
     path = db_path or os.environ.get("CACHE_DEMO_DB") or str(Path(tempfile.mkdtemp()) / "blog.db")
     demo = Demo(cache or InMemoryCache(max_entries=50_000), Blog(path, latency))
-    background: list[asyncio.Task[None]] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await demo.warmer.warm_cache()
         demo.warmer.start()
-        background.append(asyncio.ensure_future(demo.sampler()))
         yield
         demo.warmer.stop()
-        for task in background:
-            task.cancel()
-        if demo.traffic is not None:
-            demo.traffic.cancel()
+        if demo.dashboard is not None:
+            demo.dashboard.close()
 
     routes = [
         Route("/", demo.home),
@@ -217,7 +197,6 @@ def create_app(
         Route("/posts/{id:int}/edit", demo.edit, methods=["POST"]),
         Route("/authors/{id:int}", demo.author),
         Route("/api/posts", demo.api_posts),
-        *dashboard.routes(demo),
     ]
     site = Starlette(routes=routes, lifespan=lifespan)
     middleware = CacheMiddleware(
@@ -231,5 +210,27 @@ def create_app(
         ],
     )
     demo.middleware = middleware
+    demo.dashboard = Dashboard(
+        middleware,
+        stats=demo.stats,
+        warmer=demo.warmer,
+        traffic_urls=["/", "/api/posts"]
+        + [f"/posts/{n}" for n in range(1, 31)]
+        + [f"/authors/{n}" for n in (1, 2, 3)],
+        hint="Tags: <code>post:ID</code>, <code>author:ID</code>, <code>pages</code>, "
+        "<code>posts</code>, <code>api</code>. Prefixes and patterns match cache keys "
+        "such as <code>http:post:http://HOST/posts/1</code>.",
+    )
+    site.router.routes.append(Mount("/dashboard", demo.dashboard))
+    site.router.routes.append(_metrics_route(middleware, demo))
     site.state.demo = demo
     return middleware  # lifespan events pass through it to the site
+
+
+def _metrics_route(middleware: CacheMiddleware, demo: Demo) -> Route:
+    """``/metrics`` for Prometheus."""
+    from cache.web.metrics import MetricsEndpoint  # noqa: PLC0415 - needs prometheus-client
+
+    return Route(
+        "/metrics", MetricsEndpoint(middleware, stats=demo.stats, recorder=demo.prometheus)
+    )
