@@ -8,8 +8,56 @@ Three layers, each importing only the one below it:
 - ``cache.web``: HTTP response caching and tooling on top of the features.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from cache._types import MISSING, Missing
 
-__all__ = ["MISSING", "Missing", "__version__"]
+if TYPE_CHECKING:
+    from cache.config import from_env, from_url
+    from cache.decorator import (
+        cached,
+        caching_disabled,
+        caching_enabled,
+        get_default_cache,
+        set_caching_enabled,
+        set_default_cache,
+    )
+
+__all__ = [
+    "MISSING",
+    "Missing",
+    "__version__",
+    "cached",
+    "caching_disabled",
+    "caching_enabled",
+    "from_env",
+    "from_url",
+    "get_default_cache",
+    "set_caching_enabled",
+    "set_default_cache",
+]
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "from_url": "cache.config",
+    "from_env": "cache.config",
+    "cached": "cache.decorator",
+    "caching_disabled": "cache.decorator",
+    "caching_enabled": "cache.decorator",
+    "get_default_cache": "cache.decorator",
+    "set_caching_enabled": "cache.decorator",
+    "set_default_cache": "cache.decorator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the decorator and URL configuration on first use: ``import cache`` stays light."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cache' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

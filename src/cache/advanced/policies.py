@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import math
 import time
@@ -17,24 +16,11 @@ from cache.advanced._envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.swr import StaleWhileRevalidateCache
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend._keys import check_key
+from cache.backend._keys import check_key, check_seconds
 from cache.backend.base import CacheBackend
 from cache.errors import CacheTypeError, CacheValueError, UnknownContentTypeError
 
 __all__ = ["CachePolicy", "ContentTypeCacheManager"]
-
-
-def _duration(value: object, name: str, allow_zero: bool) -> float:
-    if isinstance(value, datetime.timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CacheTypeError(
-            f"{name} must be a number of seconds or a timedelta, got {type(value).__name__}"
-        )
-    if math.isnan(value) or math.isinf(value) or value < 0 or (value == 0 and not allow_zero):
-        need = "0 or more" if allow_zero else "positive"
-        raise CacheValueError(f"{name} must be a {need} finite number of seconds, got {value!r}")
-    return float(value)
 
 
 def _seconds_text(seconds: float) -> str:
@@ -64,8 +50,8 @@ class CachePolicy:
     cache_control: str | None = None
 
     def __post_init__(self) -> None:
-        timeout = _duration(self.timeout, "timeout", allow_zero=False)
-        swr = _duration(self.stale_while_revalidate, "stale_while_revalidate", allow_zero=True)
+        timeout = check_seconds(self.timeout, "timeout", allow_zero=False)
+        swr = check_seconds(self.stale_while_revalidate, "stale_while_revalidate", allow_zero=True)
         tags = check_tags(self.tags)
         if isinstance(self.vary_on, str) or not isinstance(self.vary_on, Iterable):
             raise CacheTypeError(

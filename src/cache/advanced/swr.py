@@ -27,9 +27,9 @@ from cache.advanced._envelope import Envelope
 from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend._keys import check_key, reserved_key
+from cache.backend._keys import check_key, check_seconds, reserved_key
 from cache.backend.base import CacheBackend, Claim, Entry
-from cache.errors import CacheTypeError, CacheValueError
+from cache.errors import CacheTypeError
 
 __all__ = ["StaleWhileRevalidateCache"]
 
@@ -37,16 +37,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds between looks at a value another process is generating.
 _POLL = 0.01
-
-
-def _seconds(value: object, name: str, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CacheTypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if math.isnan(value) or value < 0 or (positive and value == 0):
-        raise CacheValueError(
-            f"{name} must be {'positive' if positive else '0 or more'}, got {value!r}"
-        )
-    return float(value)
 
 
 class StaleWhileRevalidateCache:
@@ -80,8 +70,10 @@ class StaleWhileRevalidateCache:
         self.tags = tag_manager or CacheTag(cache)
         self.stats = stats
         self._clock = clock
-        self.lock_timeout = _seconds(lock_timeout, "lock_timeout", positive=True)
-        self.early_refresh_beta = _seconds(early_refresh_beta, "early_refresh_beta", False)
+        self.lock_timeout = check_seconds(lock_timeout, "lock_timeout", allow_zero=False)
+        self.early_refresh_beta = check_seconds(
+            early_refresh_beta, "early_refresh_beta", allow_zero=True
+        )
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="cache-swr")
         self._flight = SingleFlight()
         self._aflight = AsyncSingleFlight()
@@ -101,8 +93,8 @@ class StaleWhileRevalidateCache:
             raise CacheTypeError(f"generator must be callable, got {type(generator).__name__}")
         return (
             key,
-            _seconds(timeout, "timeout", positive=True),
-            _seconds(stale_timeout, "stale_timeout", positive=False),
+            check_seconds(timeout, "timeout", allow_zero=False),
+            check_seconds(stale_timeout, "stale_timeout", allow_zero=True),
             check_tags(tags) if tags is not None else frozenset(),
         )
 
@@ -365,6 +357,21 @@ class StaleWhileRevalidateCache:
         )
         self.stats.record_miss(time.perf_counter() - started)
         return value, False
+
+    async def arefresh(
+        self,
+        key: str,
+        generator: Callable[[], Any],
+        timeout: float,
+        stale_timeout: float = 0,
+        *,
+        tags: Iterable[str] | None = None,
+    ) -> Any:
+        """Async :meth:`refresh`; ``generator`` may be async or plain (run in a thread)."""
+        key, timeout, stale_timeout, names = self._check(
+            key, generator, timeout, stale_timeout, tags
+        )
+        return await self._agenerate(key, generator, timeout, stale_timeout, names)
 
     async def _afill(
         self,

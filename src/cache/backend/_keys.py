@@ -91,3 +91,19 @@ def check_default_timeout(timeout: Timeout) -> float | None:
 def reserved_key(*parts: str) -> str:
     """Build a key in the package's reserved namespace from ``parts``."""
     return RESERVED_PREFIX + ":".join(parts)
+
+
+def check_seconds(value: object, name: str, allow_zero: bool) -> float:
+    """Return a duration (a number of seconds or a timedelta) as float seconds, else raise."""
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CacheTypeError(
+            f"{name} must be a number of seconds or a timedelta, got {type(value).__name__}"
+        )
+    if math.isnan(value) or math.isinf(value) or value < 0 or (value == 0 and not allow_zero):
+        need = "0 or more" if allow_zero else "positive"
+        raise InvalidTimeoutError(
+            f"{name} must be a {need} finite number of seconds, got {value!r}"
+        )
+    return float(value)

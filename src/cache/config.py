@@ -1,0 +1,185 @@
+"""Configuration by URL: ``from_url("redis://host:6379/0?namespace=app")``.
+
+Schemes:
+
+- ``memory://`` — an :class:`~cache.backend.InMemoryCache`; options
+  ``max_entries``, ``default_timeout``, ``sweep_interval``.
+- ``redis://`` and ``rediss://`` (TLS), ``unix:///path/to/redis.sock`` — a
+  :class:`~cache.backend.RedisCache` (``valkey://`` and ``valkeys://`` too);
+  ``redis+cluster://`` and ``rediss+cluster://`` name a cluster's seed node.
+  Options: ``namespace``, ``default_timeout``, ``strict``, ``serializer``
+  (``json`` or ``msgpack``), ``socket_timeout``, ``connect_timeout``,
+  ``max_connections``; the client's own ``ssl_cert_reqs``, ``ssl_ca_certs``,
+  ``ssl_certfile``, ``ssl_keyfile``, ``client_name`` and ``db`` (for ``unix://``)
+  are passed on.
+
+``default_timeout=none`` means no expiry. :data:`ENV_VAR` (``CACHE_URL``)
+is the URL read by :func:`from_env`, the demo, the CLI and ``@cached``'s
+default backend.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from cache.backend.base import CacheBackend
+from cache.errors import CacheValueError
+
+__all__ = ["ENV_VAR", "CacheConfigError", "from_env", "from_url"]
+
+ENV_VAR = "CACHE_URL"
+
+_REDIS = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
+_CLUSTER = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+_PASSED_ON = frozenset(
+    {"ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "client_name", "db"}
+)
+_SCHEMES = "memory://, redis://, rediss://, unix://, redis+cluster://, rediss+cluster://"
+
+
+class CacheConfigError(CacheValueError):
+    """A cache URL cannot be used; the message names the part at fault."""
+
+
+def _number(kind: Callable[[str], Any], name: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise CacheConfigError(
+                f"option {name}={text!r} must be {'an integer' if kind is int else 'a number'}"
+            ) from None
+        if value < 0:
+            raise CacheConfigError(f"option {name}={text!r} must not be negative")
+        return value
+
+    return parse
+
+
+def _timeout(text: str) -> float | None:
+    if text.lower() in ("none", ""):
+        return None
+    return float(_number(float, "default_timeout")(text))
+
+
+def _flag(name: str) -> Callable[[str], bool]:
+    def parse(text: str) -> bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise CacheConfigError(f"option {name}={text!r} must be true or false")
+
+    return parse
+
+
+def _serializer(text: str) -> Any:
+    from cache.backend import serializers  # noqa: PLC0415
+
+    if text == "json":
+        return serializers.JSONSerializer()
+    if text == "msgpack":
+        return serializers.MsgpackSerializer()
+    raise CacheConfigError(
+        f"option serializer={text!r} is not json or msgpack (a signed pickle needs a "
+        "secret key: build RedisCache(serializer=PickleSerializer(key)) in code)"
+    )
+
+
+_MEMORY_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "max_entries": _number(int, "max_entries"),
+    "default_timeout": _timeout,
+    "sweep_interval": _number(float, "sweep_interval"),
+}
+_REDIS_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "namespace": str,
+    "default_timeout": _timeout,
+    "strict": _flag("strict"),
+    "serializer": _serializer,
+    "socket_timeout": _number(float, "socket_timeout"),
+    "connect_timeout": _number(float, "connect_timeout"),
+    "max_connections": _number(int, "max_connections"),
+}
+
+
+def _options(
+    url: str, pairs: list[tuple[str, str]], known: dict[str, Callable[[str], Any]], scheme: str
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Parse our options; return them and the client's own, refusing unknown names."""
+    ours: dict[str, Any] = {}
+    passed: list[tuple[str, str]] = []
+    for name, text in pairs:
+        if name in known:
+            if name in ours:
+                raise CacheConfigError(f"option {name!r} is given twice in {url!r}")
+            ours[name] = known[name](text)
+        elif scheme != "memory" and name in _PASSED_ON:
+            passed.append((name, text))
+        else:
+            names = sorted(known) + ([] if scheme == "memory" else sorted(_PASSED_ON))
+            raise CacheConfigError(
+                f"unknown option {name!r} for {scheme}:// in {url!r}; known: {', '.join(names)}"
+            )
+    return ours, passed
+
+
+def from_url(url: str) -> CacheBackend:
+    """Return the backend a URL describes (see the module's text for schemes and options).
+
+    Raises:
+        CacheConfigError: naming the scheme, option or value at fault.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise CacheConfigError(
+            f"cache URL {url!r} has no scheme: write e.g. memory:// or redis://host:6379/0"
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise CacheConfigError(f"the query of {url!r} is not name=value pairs") from None
+    if scheme == "memory":
+        if parts.netloc or parts.path not in ("", "/"):
+            raise CacheConfigError(
+                f"memory:// takes no host or path, got {parts.netloc + parts.path!r} in {url!r}"
+            )
+        from cache.backend.memory import InMemoryCache  # noqa: PLC0415
+
+        options, _ = _options(url, pairs, _MEMORY_OPTIONS, scheme)
+        return InMemoryCache(**options)
+    cluster = scheme in _CLUSTER
+    if scheme in _REDIS or cluster:
+        target = _CLUSTER[scheme] if cluster else _REDIS[scheme]
+        if not parts.hostname:
+            raise CacheConfigError(f"{scheme}:// needs a host, e.g. {scheme}://localhost:6379/0")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            raise CacheConfigError(f"the port in {parts.netloc!r} is not a number") from None
+        path = parts.path.strip("/")
+        if path and not path.isdigit():
+            raise CacheConfigError(f"the database in {url!r} must be a number, got {path!r}")
+        if cluster and path not in ("", "0"):
+            raise CacheConfigError("a Redis Cluster has database 0 only: drop the path")
+    elif scheme == "unix":
+        target = "unix"
+        if not parts.path:
+            raise CacheConfigError("unix:// needs a socket path, e.g. unix:///run/redis.sock")
+    else:
+        raise CacheConfigError(f"unknown scheme {scheme!r} in {url!r}; use one of {_SCHEMES}")
+    options, passed = _options(url, pairs, _REDIS_OPTIONS, target)
+    from cache.backend.redis import RedisCache  # noqa: PLC0415 - needs the redis extra
+
+    query = f"?{urlencode(passed)}" if passed else ""
+    client_url = f"{target}://{parts.netloc}{parts.path}{query}"
+    return RedisCache(client_url, cluster=cluster, **options)
+
+
+def from_env(default: str = "memory://") -> CacheBackend:
+    """Return the backend named by the ``CACHE_URL`` environment variable, else by ``default``."""
+    return from_url(os.environ.get(ENV_VAR) or default)

@@ -1,0 +1,456 @@
+"""``@cached``: memoize plain and ``async def`` functions and methods over any backend.
+
+::
+
+    from cache import cached
+
+    @cached(timeout=600)
+    def profile(user_id: int) -> dict: ...
+
+    @cached(timeout=600, key="profile:{user_id}", tags=["user:{user_id}"],
+            stale_while_revalidate=60, cache=redis_cache)
+    async def aprofile(user_id: int) -> dict: ...
+
+    profile(1)                 # computed, then stored for 600 s
+    profile.key(1)             # the key it is stored under
+    profile.invalidate(1)      # forget it
+    profile.refresh(1)         # compute it again now and store it
+
+Keys are built from the arguments (bound to the signature, defaults applied,
+``self``/``cls`` left out) and are the same in every process: never from
+Python's ``hash()``. ``key=`` and ``tags=`` may be templates naming the
+arguments (``"{user.id}"`` works too). Concurrent calls with one key compute
+once, in threads and in asyncio; an exception reaches every waiter and is not
+stored; a returned ``None`` is stored and is a hit. With ``tags=`` or
+``stale_while_revalidate=`` the entry is kept by
+:class:`~cache.advanced.StaleWhileRevalidateCache` (tag checks, background
+refresh, one fill across processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import inspect
+import json
+import os
+import string
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+
+from cache._clock import Clock
+from cache._types import MISSING
+from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
+from cache.backend._keys import MAX_KEY_LENGTH, check_seconds
+from cache.backend.base import CacheBackend
+from cache.errors import CacheTypeError
+
+if TYPE_CHECKING:
+    from cache.advanced.swr import StaleWhileRevalidateCache
+
+__all__ = [
+    "Cached",
+    "cached",
+    "caching_disabled",
+    "caching_enabled",
+    "get_default_cache",
+    "set_caching_enabled",
+    "set_default_cache",
+]
+
+P = ParamSpec("P")
+Q = ParamSpec("Q")
+R = TypeVar("R")
+S = TypeVar("S")
+
+#: Argument types whose ``repr`` is a stable, unambiguous key part.
+_SIMPLE = frozenset({str, int, float, bool, type(None)})
+#: Keys longer than this store a digest of their arguments instead.
+_READABLE_LIMIT = 200
+
+
+class _State:
+    enabled = True
+    default: CacheBackend | None = None
+    lock = threading.Lock()
+
+
+def set_caching_enabled(enabled: bool) -> None:
+    """Turn every ``@cached`` function on or off (off: each call runs the function)."""
+    _State.enabled = bool(enabled)
+
+
+def caching_enabled() -> bool:
+    """Return whether ``@cached`` functions use the cache."""
+    return _State.enabled
+
+
+@contextlib.contextmanager
+def caching_disabled() -> Iterator[None]:
+    """Run the block with every ``@cached`` function calling straight through (for tests)."""
+    before = _State.enabled
+    _State.enabled = False
+    try:
+        yield
+    finally:
+        _State.enabled = before
+
+
+def set_default_cache(backend: CacheBackend | None) -> None:
+    """Set the backend of ``@cached`` functions given no ``cache=`` (None: back to the default)."""
+    if backend is not None and not isinstance(backend, CacheBackend):
+        raise CacheTypeError(f"backend must be a CacheBackend, got {type(backend).__name__}")
+    _State.default = backend
+
+
+def get_default_cache() -> CacheBackend:
+    """Return the default backend: set by :func:`set_default_cache`, else from ``CACHE_URL``.
+
+    Without either, an ``InMemoryCache`` of 10,000 entries.
+    """
+    backend = _State.default
+    if backend is None:
+        with _State.lock:
+            if _State.default is None:
+                from cache.config import from_url  # noqa: PLC0415 - the config is rarely needed
+
+                _State.default = from_url(os.environ.get("CACHE_URL") or "memory://")
+            backend = _State.default
+    return backend
+
+
+def _encode(value: object) -> Any:
+    """JSON's fallback for argument values: a stable form, or a clear refusal."""
+    if isinstance(value, (set, frozenset)):
+        return ["set", sorted(value, key=repr)]
+    if isinstance(value, bytes):
+        return ["bytes", value.hex()]
+    for attribute in ("isoformat", "hex"):  # datetime, date, time; UUID has .hex as a str
+        method = getattr(value, attribute, None)
+        if callable(method):
+            return [type(value).__name__, method()]
+    if type(value).__name__ in ("UUID", "Decimal", "Path", "PosixPath", "WindowsPath"):
+        return [type(value).__name__, str(value)]
+    raise TypeError(type(value).__name__)
+
+
+def _template_names(template: str, what: str) -> set[str]:
+    """Return the argument names a ``{name}`` template uses, checking its syntax."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise CacheTypeError(f"{what} {template!r} is not a valid template: {exc}") from None
+    names = set()
+    for field in fields:
+        name = field.split(".", 1)[0].split("[", 1)[0]
+        if not name or name.isdigit():
+            raise CacheTypeError(
+                f"{what} {template!r} must name arguments, e.g. '{{user_id}}', not '{{{field}}}'"
+            )
+        names.add(name)
+    return names
+
+
+class Cached(Generic[P, R]):
+    """A memoized function: call it, or use :meth:`key`, :meth:`invalidate`, :meth:`refresh`."""
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        *,
+        timeout: float,
+        key: str | None,
+        tags: Iterable[str],
+        stale_while_revalidate: float,
+        cache: CacheBackend | None,
+        prefix: str | None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not callable(func):
+            raise CacheTypeError(f"@cached needs a function, got {type(func).__name__}")
+        if cache is not None and not isinstance(cache, CacheBackend):
+            raise CacheTypeError(f"cache must be a CacheBackend, got {type(cache).__name__}")
+        self.func = func
+        self.timeout = check_seconds(timeout, "timeout", allow_zero=False)
+        self.stale_while_revalidate = check_seconds(
+            stale_while_revalidate, "stale_while_revalidate", allow_zero=True
+        )
+        self.cache = cache
+        self.tags = tuple(tags) if not isinstance(tags, str) else (tags,)
+        self.key_template = key
+        self.is_async = inspect.iscoroutinefunction(func)
+        functools.update_wrapper(self, func)
+        self._signature = inspect.signature(func)
+        params = list(self._signature.parameters.values())
+        names = [p.name for p in params]
+        for template, what in [(key, "key"), *((t, "tag") for t in self.tags)]:
+            if template is None:
+                continue
+            unknown = _template_names(template, what) - set(names)
+            if unknown:
+                raise CacheTypeError(
+                    f"{what} {template!r} names {sorted(unknown)}, which are not arguments "
+                    f"of {func.__qualname__}{self._signature}"
+                )
+        self._skip = 1 if params and names[0] in ("self", "cls") else 0
+        kinds = {p.kind for p in params}
+        #: Positional calls map straight to parameters (no *args, no keyword-only).
+        self._plain_signature = kinds <= {
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        }
+        self._names = names
+        self._defaults = tuple(p.default for p in params)
+        self._required = sum(1 for p in params if p.default is inspect.Parameter.empty)
+        self._prefix = prefix or f"{func.__module__}.{func.__qualname__}"
+        self._plain = not self.tags and not self.stale_while_revalidate
+        self._flight = SingleFlight()
+        self._aflight = AsyncSingleFlight()
+        self._swr: dict[int, StaleWhileRevalidateCache] = {}
+        self._clock = clock
+
+    # -- keys ------------------------------------------------------------------------
+
+    def _values(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """Return every parameter's value in order, defaults applied."""
+        n = len(args)
+        if not kwargs and self._plain_signature and self._required <= n <= len(self._names):
+            return args + self._defaults[n:]
+        bound = self._signature.bind(*args, **kwargs)  # a TypeError for a bad call, as Python's
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        return dict(zip(self._names, self._values(args, kwargs), strict=True))
+
+    def key(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        """Return the key a call with these arguments is stored under."""
+        if self.key_template is not None:
+            return self.key_template.format_map(self._arguments(args, kwargs))
+        values = self._values(args, kwargs)[self._skip :]
+        for value in values:
+            if type(value) not in _SIMPLE:
+                break
+        else:
+            text = repr(values)
+            if len(text) <= _READABLE_LIMIT:
+                return f"{self._prefix}:{text}"
+            return f"{self._prefix}:#{hashlib.sha256(text.encode()).hexdigest()}"
+        try:
+            text = json.dumps(values, default=_encode, sort_keys=True, separators=(",", ":"))
+        except TypeError as exc:
+            raise CacheTypeError(
+                f"an argument of {self.func.__qualname__} is a {exc}, which has no stable key: "
+                f"give @cached a key template naming what identifies it, e.g. key='{{user.id}}'"
+            ) from None
+        if len(text) + len(self._prefix) >= MAX_KEY_LENGTH or len(text) > _READABLE_LIMIT:
+            return f"{self._prefix}:#{hashlib.sha256(text.encode()).hexdigest()}"
+        return f"{self._prefix}:{text}"
+
+    def _tag_names(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+        if not self.tags:
+            return []
+        arguments = self._arguments(args, kwargs)
+        return [tag.format_map(arguments) for tag in self.tags]
+
+    # -- the backend -----------------------------------------------------------------
+
+    def _backend(self) -> CacheBackend:
+        return self.cache if self.cache is not None else get_default_cache()
+
+    def _swr_for(self, backend: CacheBackend) -> StaleWhileRevalidateCache:
+        swr = self._swr.get(id(backend))
+        if swr is None or swr.cache is not backend:
+            from cache.advanced.swr import StaleWhileRevalidateCache  # noqa: PLC0415
+
+            options = {} if self._clock is None else {"clock": self._clock}
+            swr = self._swr[id(backend)] = StaleWhileRevalidateCache(backend, **options)
+        return swr
+
+    # -- calls -----------------------------------------------------------------------
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Return the cached result for these arguments, computing it once if missing."""
+        if not _State.enabled:
+            return self.func(*args, **kwargs)
+        if self.is_async:
+            return self._acall(args, kwargs)  # type: ignore[return-value]
+        key = self.key(*args, **kwargs)
+        backend = self._backend()
+        if self._plain:
+            value = backend.get(key, MISSING)
+            if value is not MISSING:
+                return value  # type: ignore[no-any-return]
+            return self._flight.do(key, lambda: self._fill(backend, key, args, kwargs))  # type: ignore[no-any-return]
+        value, _ = self._swr_for(backend).get_with_swr(
+            key,
+            lambda: self.func(*args, **kwargs),
+            self.timeout,
+            self.stale_while_revalidate,
+            tags=self._tag_names(args, kwargs),
+        )
+        return value  # type: ignore[no-any-return]
+
+    def _fill(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        value = backend.get(key, MISSING)  # stored by a call that finished just now?
+        if value is MISSING:
+            value = self.func(*args, **kwargs)
+            backend.set(key, value, self.timeout)
+        return value
+
+    async def _acall(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        key = self.key(*args, **kwargs)
+        backend = self._backend()
+        if self._plain:
+            value = await backend.aget(key, MISSING)
+            if value is not MISSING:
+                return value
+
+            async def fill() -> Any:
+                value = await backend.aget(key, MISSING)
+                if value is MISSING:
+                    value = await self.func(*args, **kwargs)  # type: ignore[misc]
+                    await backend.aset(key, value, self.timeout)
+                return value
+
+            return await self._aflight.do(key, fill)
+        value, _ = await self._swr_for(backend).aget_with_swr(
+            key,
+            lambda: self.func(*args, **kwargs),
+            self.timeout,
+            self.stale_while_revalidate,
+            tags=self._tag_names(args, kwargs),
+        )
+        return value
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Forget the result for these arguments; return True if one was stored."""
+        return self._backend().delete(self.key(*args, **kwargs))
+
+    async def ainvalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Async :meth:`invalidate`."""
+        return await self._backend().adelete(self.key(*args, **kwargs))
+
+    def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Compute the result now, store it, and return it (awaitable for ``async def``)."""
+        if self.is_async:
+            return self._arefresh(args, kwargs)  # type: ignore[return-value]
+        key, backend = self.key(*args, **kwargs), self._backend()
+        if self._plain:
+            value = self.func(*args, **kwargs)
+            backend.set(key, value, self.timeout)
+            return value
+        return self._swr_for(backend).refresh(  # type: ignore[no-any-return]
+            key,
+            lambda: self.func(*args, **kwargs),
+            self.timeout,
+            self.stale_while_revalidate,
+            tags=self._tag_names(args, kwargs),
+        )
+
+    async def _arefresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        key, backend = self.key(*args, **kwargs), self._backend()
+        if self._plain:
+            value = await self.func(*args, **kwargs)  # type: ignore[misc]
+            await backend.aset(key, value, self.timeout)
+            return value
+        return await self._swr_for(backend).arefresh(
+            key,
+            lambda: self.func(*args, **kwargs),
+            self.timeout,
+            self.stale_while_revalidate,
+            tags=self._tag_names(args, kwargs),
+        )
+
+    # -- methods ---------------------------------------------------------------------
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Cached[P, R]: ...
+    @overload
+    def __get__(
+        self: Cached[Concatenate[S, Q], R], obj: S, objtype: type | None = None
+    ) -> BoundCached[Q, R]: ...
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        """Bind to an instance, as a method: ``obj.method(...)``, ``obj.method.invalidate(...)``."""
+        if obj is None:
+            return self
+        return BoundCached(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<cached {self._prefix} timeout={self.timeout:g}>"
+
+
+class BoundCached(Generic[P, R]):
+    """A :class:`Cached` method bound to its instance."""
+
+    __slots__ = ("__self__", "_cached")
+
+    def __init__(self, cached: Cached[Any, R], obj: object) -> None:
+        self._cached = cached
+        self.__self__ = obj
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the method through the cache."""
+        return self._cached(self.__self__, *args, **kwargs)
+
+    def key(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        """See :meth:`Cached.key`."""
+        return self._cached.key(self.__self__, *args, **kwargs)
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """See :meth:`Cached.invalidate`."""
+        return self._cached.invalidate(self.__self__, *args, **kwargs)
+
+    async def ainvalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """See :meth:`Cached.ainvalidate`."""
+        return await self._cached.ainvalidate(self.__self__, *args, **kwargs)
+
+    def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """See :meth:`Cached.refresh`."""
+        return self._cached.refresh(self.__self__, *args, **kwargs)
+
+
+def cached(
+    timeout: float = 300,
+    *,
+    key: str | None = None,
+    tags: Iterable[str] = (),
+    stale_while_revalidate: float = 0,
+    cache: CacheBackend | None = None,
+    prefix: str | None = None,
+    clock: Clock | None = None,
+) -> Callable[[Callable[P, R]], Cached[P, R]]:
+    """Memoize a function, an ``async def`` function or a method.
+
+    Args:
+        timeout: Seconds a result stays fresh.
+        key: A template of the key naming the arguments, e.g. ``"profile:{user_id}"``;
+            by default the function's module and name with its arguments.
+        tags: Templates of tags, e.g. ``["user:{user_id}"]``: ``CacheTag.invalidate_tag``
+            of one of them drops the results carrying it.
+        stale_while_revalidate: Seconds past ``timeout`` during which the old
+            result is returned at once while one background call refreshes it.
+        cache: The backend; by default :func:`get_default_cache`.
+        prefix: Replaces ``module.qualname`` at the start of argument-built keys.
+        clock: Wall-clock seconds for the deadlines of tagged and SWR entries (tests).
+    """
+
+    def decorate(func: Callable[P, R]) -> Cached[P, R]:
+        return Cached(
+            func,
+            timeout=timeout,
+            key=key,
+            tags=tags,
+            stale_while_revalidate=stale_while_revalidate,
+            cache=cache,
+            prefix=prefix,
+            clock=clock,
+        )
+
+    if callable(timeout):
+        raise CacheTypeError("use @cached() or @cached(timeout=...), with parentheses")
+    return decorate
