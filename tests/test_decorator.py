@@ -247,7 +247,7 @@ def test_bad_arguments_are_refused_clearly() -> None:
     def g(thing: object) -> int:
         return 1
 
-    with pytest.raises(CacheTypeError, match="object, which has no stable key.*key="):
+    with pytest.raises(CacheTypeError, match=r"object, which has no stable key.*key="):
         g(object())
     with pytest.raises(TypeError, match="missing a required argument"):
         g()  # type: ignore[call-arg]

@@ -37,6 +37,7 @@ import json
 import os
 import string
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
@@ -265,8 +266,8 @@ class Cached(Generic[P, R]):
         if swr is None or swr.cache is not backend:
             from cache.advanced.swr import StaleWhileRevalidateCache  # noqa: PLC0415
 
-            options = {} if self._clock is None else {"clock": self._clock}
-            swr = self._swr[id(backend)] = StaleWhileRevalidateCache(backend, **options)
+            clock = self._clock or time.time
+            swr = self._swr[id(backend)] = StaleWhileRevalidateCache(backend, clock=clock)
         return swr
 
     # -- calls -----------------------------------------------------------------------
