@@ -247,6 +247,11 @@ def main() -> None:
     from benchmarks import http  # the web stack, imported only here
 
     print(http.report(q))
+    print()
+    from benchmarks import decorator
+
+    print("Decorator overhead per hit (python -m benchmarks.decorator)")
+    print(decorator.report(decorator.run(q)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import inspect
 import os
 import subprocess
 import sys
@@ -39,12 +40,31 @@ def test_sync_function_computes_once_and_caches_none(backend: CacheBackend) -> N
     assert find("ada") == "ada!" and find("ada") == "ada!"
     assert find(name="ada", exact=True) == "ada!"  # keywords and defaults: the same key
     assert calls["ada"] == 1
-    assert (
-        find.key("ada") == find.key(name="ada") == f"{__name__}.{find.__qualname__}:('ada', True)"
-    )
+    assert find.key("ada") == find.key(name="ada") == f"{__name__}.{find.__qualname__}:'ada', True"
     assert find("nobody") is None and find("nobody") is None
     assert calls["nobody"] == 1  # a cached None is a hit
     assert find.__name__ == "find" and find.__wrapped__ is not None  # type: ignore[attr-defined]
+    assert inspect.iscoroutinefunction(find) is False
+
+
+def test_an_async_function_stays_a_coroutine_function() -> None:
+    @cached(timeout=60)
+    async def load(n: int) -> int:
+        return n
+
+    assert inspect.iscoroutinefunction(load)  # frameworks check this to decide to await
+    assert load.key(3) == f"{__name__}.{load.__qualname__}:3"
+
+
+def test_an_empty_cache_given_is_used_not_the_default() -> None:
+    mine = InMemoryCache()  # empty, so falsy by len(): must still be the one used
+
+    @cached(timeout=60, cache=mine)
+    def f(n: int) -> int:
+        return n
+
+    f(1)
+    assert mine.get(f.key(1)) == 1
 
 
 async def test_async_function_computes_once(backend: CacheBackend) -> None:
@@ -78,7 +98,7 @@ def test_methods_leave_self_out_of_the_key(backend: CacheBackend) -> None:
         first, second = Users(backend), Users(backend)
         assert first.get(7) == "user 7" and second.get(7) == "user 7"
         assert calls["user7"] == 1
-        assert first.get.key(7) == "users.get:(7,)" == Users.get.key(first, 7)
+        assert first.get.key(7) == "users.get:7" == Users.get.key(first, 7)
         assert second.get.invalidate(7) is True
         assert first.get(7) == "user 7" and calls["user7"] == 2
         assert first.get.refresh(7) == "user 7" and calls["user7"] == 3
@@ -161,7 +181,7 @@ def test_stale_while_revalidate(backend: CacheBackend, clock: FakeClock) -> None
     gate.clear()
     assert [report("mon") for _ in range(3)] == ["mon v1"] * 3  # at once, while it refreshes
     gate.set()
-    report._swr_for(backend).wait(5)
+    report.wait_for_refreshes(5)
     assert calls["mon"] == 2  # one background refresh
     assert report("mon") == "mon v2"
 

@@ -29,10 +29,12 @@ def test_quick_benchmark_prints_every_table() -> None:
         "Targets",
         "invalidate_tag",
         "RedisCache over loopback",
+        "Decorator overhead per hit",
     ):
         assert heading in out
     assert "| cache.InMemoryCache |" in out
     assert "| theine |" in out
+    assert "| cachetools @cached (TTLCache) |" in out and "| aiocache @cached (memory) |" in out
 
 
 @pytest.mark.skipif(not workloads.TRACE.exists(), reason="the shared trace is beside the repo")
