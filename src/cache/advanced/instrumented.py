@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cache._types import MISSING, Timeout
+from cache._types import MISSING, Missing, Timeout
 from cache.advanced.statistics import StatsRecorder
 from cache.backend.base import CacheBackend, Claim, Entry
 
@@ -128,6 +128,10 @@ class InstrumentedCache(CacheBackend):
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Compare-and-delete, passed through."""
         return self.cache.delete_if_equals(key, expected)
+
+    def ttl(self, key: str) -> float | Missing | None:
+        """Ttl, passed through."""
+        return self.cache.ttl(key)
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Touch, passed through."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache._types import MISSING, Timeout
+from cache._types import MISSING, Missing, Timeout
 from cache.backend._keys import check_key
 
 __all__ = ["CacheBackend", "Claim", "Entry"]
@@ -93,6 +93,10 @@ class CacheBackend(abc.ABC):
     @abc.abstractmethod
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give a live ``key`` a new timeout; return True if the key exists."""
+
+    @abc.abstractmethod
+    def ttl(self, key: str) -> float | Missing | None:
+        """Return the seconds ``key`` has left, None if it never expires, MISSING if absent."""
 
     @abc.abstractmethod
     def incr(self, key: str, delta: int = 1) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cache._clock import Clock, system_clock
-from cache._types import MISSING, Timeout
+from cache._types import MISSING, Missing, Timeout
 from cache.backend._keys import (
     MAX_KEY_LENGTH,
     check_default_timeout,
@@ -249,6 +249,17 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
                 return False
             self._remove(entry)
             return True
+
+    def ttl(self, key: str) -> float | Missing | None:
+        """Return the seconds ``key`` has left, None if it never expires, MISSING if absent."""
+        entry = self._lookup(check_key(key))
+        if entry is None:
+            return MISSING
+        expires = entry[_EXPIRES]
+        if expires is None:
+            return None
+        left = float(expires - self._clock())
+        return left if left > 0 else MISSING
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give a live ``key`` a new timeout (0 or less removes it); return True if it existed."""

@@ -19,7 +19,7 @@ from typing import Any
 from redis.exceptions import RedisError, ResponseError
 
 from cache._recorder import NULL_RECORDER, StatsRecorder
-from cache._types import MISSING, Timeout
+from cache._types import MISSING, Missing, Timeout
 from cache.backend import _redis_scripts as lua
 from cache.backend._keys import (
     check_default_timeout,
@@ -335,6 +335,17 @@ class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
             return (lambda side: side.client.unlink(k)), True
         ms = 0 if ttl is None else ttl
         return (lambda side: side.scripts["touch"](keys=[k], args=[ms])), False
+
+    def ttl(self, key: str) -> float | Missing | None:
+        """Return the seconds ``key`` has left (``PTTL``), None: no expiry, MISSING: absent.
+
+        MISSING too when Redis is down (and ``strict`` is off).
+        """
+        k = self._k(check_key(key))
+        ms = int(self._run("ttl", lambda side: side.client.pttl(k), -2))
+        if ms == -1:
+            return None
+        return MISSING if ms < 0 else ms / 1000
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give ``key`` a new timeout; return True if it exists."""

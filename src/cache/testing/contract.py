@@ -174,6 +174,20 @@ class BackendContract:
         assert backend.touch("k", 0) is True
         assert backend.get("k", MISSING) is MISSING
 
+    def test_ttl(self, backend: CacheBackend, advance: Callable[[float], None]) -> None:
+        assert backend.ttl("absent") is MISSING
+        backend.set("k", 1, timeout=10)
+        left = backend.ttl("k")
+        assert isinstance(left, float) and 9 < left <= 10
+        advance(4)
+        left = backend.ttl("k")
+        assert isinstance(left, float) and 5 < left <= 6
+        advance(7)
+        assert backend.ttl("k") is MISSING
+        if getattr(backend, "default_timeout", None) is None:  # no default: no expiry
+            backend.set("forever", 1)
+            assert backend.ttl("forever") is None
+
     # -- incr ---------------------------------------------------------------------
 
     def test_incr(self, backend: CacheBackend) -> None:
