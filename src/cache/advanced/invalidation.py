@@ -87,17 +87,29 @@ class CacheInvalidator:
         self.cache.delete_many(keys)
         self.cache.index_remove(self.index, keys)
 
+    def matching_keys(self, pattern: str | re.Pattern[str]) -> list[str]:
+        """Return the registered keys matching ``pattern`` (``re.search``), deleting nothing."""
+        regex = _compile(pattern)
+        return [k for k in self.cache.index_iter(self.index, _BATCH) if regex.search(k)]
+
+    def invalidate_keys(self, keys: Iterable[str]) -> int:
+        """Delete these keys and drop them from the registry; return how many were named.
+
+        For tools that list what would go first (a dry run) and then delete
+        it in slices, showing progress.
+        """
+        batch = [check_key(k) for k in keys]
+        for start in range(0, len(batch), _BATCH):
+            self._drop(batch[start : start + _BATCH])
+        return len(batch)
+
     def invalidate_pattern(self, pattern: str | re.Pattern[str]) -> int:
         """Delete every registered key matching ``pattern`` (``re.search``); return how many.
 
         Raises ``ValueError`` for an invalid regex before anything is deleted.
         Matching keys leave the registry whether or not they were cached.
         """
-        regex = _compile(pattern)
-        matches = [k for k in self.cache.index_iter(self.index, _BATCH) if regex.search(k)]
-        for start in range(0, len(matches), _BATCH):
-            self._drop(matches[start : start + _BATCH])
-        return len(matches)
+        return self.invalidate_keys(self.matching_keys(pattern))
 
     def invalidate_prefix(self, prefix: str) -> int:
         """Delete every registered key starting with ``prefix``; return how many."""

@@ -231,6 +231,10 @@ class CacheBackend(abc.ABC):
                 return
             after = page[-1]
 
+    def info(self) -> dict[str, Any]:
+        """Return what the engine knows of itself (entries, memory, evictions...), for operators."""
+        return {"engine": type(self).__name__}
+
     def close(self) -> None:  # noqa: B027 - a no-op default engines may override
         """Release resources (threads, connections); the engine is unusable after."""
 

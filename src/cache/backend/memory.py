@@ -95,6 +95,15 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         if sweep_interval is not None:
             self._start_sweeper(sweep_interval)
 
+    def info(self) -> dict[str, Any]:
+        """Return the engine, entries held, the cap and evictions so far."""
+        return {
+            "engine": "InMemoryCache",
+            "entries": len(self),
+            "max_entries": self.max_entries,
+            "evictions": self.evictions,
+        }
+
     def __len__(self) -> int:
         """Return the number of entries held, expired ones not yet reclaimed included."""
         return len(self._data)

@@ -472,6 +472,35 @@ class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
         """Return 0: Redis removes expired keys itself."""
         return 0
 
+    def info(self) -> dict[str, Any]:
+        """Return the server's figures (summed over a cluster's primaries); {} when it is down.
+
+        ``keys`` counts the whole database, not only this namespace.
+        """
+
+        def read(side: _Side) -> dict[str, Any]:
+            if self.cluster:
+                raw = side.client.info(target_nodes=side.client.PRIMARIES)
+                nodes = [n for n in raw.values() if isinstance(n, dict)]
+            else:
+                nodes = [side.client.info()]
+            total: dict[str, Any] = {
+                "engine": "RedisCache (cluster)" if self.cluster else "RedisCache",
+                "version": nodes[0].get("redis_version", "?") if nodes else "?",
+                "nodes": len(nodes),
+            }
+            for name in ("used_memory", "evicted_keys", "keyspace_hits", "keyspace_misses"):
+                total[name] = sum(int(n.get(name, 0)) for n in nodes)
+            total["keys"] = sum(
+                int(value.get("keys", 0))
+                for n in nodes
+                for name, value in n.items()
+                if name.startswith("db") and isinstance(value, dict)
+            )
+            return total
+
+        return dict(self._run("info", read, {}))
+
     def close(self) -> None:
         """Close the sync client's connections."""
         self._sync.client.close()

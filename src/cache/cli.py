@@ -1,0 +1,364 @@
+"""The operator's command line: ``cache`` (or ``python -m cache``).
+
+Every command works against the cache named by ``--url`` or ``CACHE_URL``
+(see :mod:`cache.config`). Exit codes: 0 done, 1 the cache failed or a
+warming task failed, 2 bad usage (a bad URL, an unknown key or option).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from cache._types import MISSING
+from cache.advanced._envelope import Envelope
+from cache.advanced.invalidation import CacheInvalidator
+from cache.advanced.statistics import CacheStatistics
+from cache.advanced.tags import CacheTag
+from cache.advanced.warming import CacheWarmer
+from cache.backend.base import CacheBackend
+from cache.config import ENV_VAR, from_url
+from cache.errors import CacheError
+
+__all__ = ["main"]
+
+#: Invalidations longer than this show a progress bar.
+_PROGRESS_FROM = 1_000
+_SLICE = 500
+
+
+def _redacted(url: str) -> str:
+    """Return ``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def _strict(url: str) -> str:
+    """Ask a Redis URL for strict errors (unless it says otherwise): an outage must show."""
+    if url.startswith("memory:") or "strict=" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "strict=true"
+
+
+@contextmanager
+def _failures(url: str) -> Iterator[None]:
+    """Turn the cache's failures into a one-line message and exit code 1."""
+    try:
+        yield
+    except CacheError as exc:
+        if isinstance(exc, (TypeError, ValueError, LookupError)):
+            raise click.UsageError(str(exc)) from None
+        raise click.ClickException(f"the cache at {_redacted(url)} failed: {exc}") from None
+
+
+class _Context:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._backend: CacheBackend | None = None
+
+    @property
+    def backend(self) -> CacheBackend:
+        if self._backend is None:
+            try:
+                self._backend = from_url(_strict(self.url))
+            except CacheError as exc:
+                raise click.BadParameter(str(exc), param_hint="--url") from None
+        return self._backend
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--url",
+    envvar=ENV_VAR,
+    default="memory://",
+    show_default=True,
+    help=f"The cache: memory://, redis://host:6379/0, rediss://, unix://, "
+    f"redis+cluster://; read from ${ENV_VAR} when not given.",
+)
+@click.version_option(package_name="cache", prog_name="cache")
+@click.pass_context
+def main(ctx: click.Context, url: str) -> None:
+    """Inspect and operate a cache: statistics, invalidation, keys, warming."""
+    ctx.obj = _Context(url)
+
+
+# -- stats ---------------------------------------------------------------------------
+
+
+def _sample(backend: CacheBackend, group: str) -> dict[str, Any]:
+    shared = CacheStatistics.shared_stats(backend, group)
+    return {"time": time.time(), "app": shared, "engine": backend.info()}
+
+
+def _stats_line(sample: dict[str, Any], rate: float | None) -> str:
+    app, engine = sample["app"], sample["engine"]
+    parts = [
+        f"hits {app['hits']:,}",
+        f"misses {app['misses']:,}",
+        f"hit rate {app['hit_rate']:.1f}%",
+        f"stale {app['stale_hits']:,}",
+        f"sets {app['sets']:,}",
+        f"errors {app['errors']:,}",
+    ]
+    if rate is not None:
+        parts.append(f"{rate:,.1f} req/s")
+    figures = [f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in engine.items()]
+    return " | ".join(["  ".join(parts), ", ".join(figures)])
+
+
+@main.command()
+@click.option(
+    "--group", default="default", show_default=True, help="The statistics group apps push to."
+)
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds."
+)
+@click.option("--count", type=click.IntRange(min=1), help="Samples to show (default: until ^C).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
+@click.pass_obj
+def stats(obj: _Context, group: str, interval: float, count: int | None, as_json: bool) -> None:
+    """Show live statistics: what apps pushed (CacheStatistics.push) and the engine's figures."""
+    backend = obj.backend
+    previous: dict[str, Any] | None = None
+    shown = 0
+    with _failures(obj.url):
+        try:
+            while count is None or shown < count:
+                if shown:
+                    time.sleep(interval)
+                sample = _sample(backend, group)
+                rate = None
+                if previous is not None:
+                    done = sample["app"]["hits"] + sample["app"]["misses"]
+                    before = previous["app"]["hits"] + previous["app"]["misses"]
+                    rate = (done - before) / max(1e-9, sample["time"] - previous["time"])
+                if as_json:
+                    click.echo(json.dumps({**sample, "requests_per_second": rate}))
+                else:
+                    click.echo(_stats_line(sample, rate))
+                previous, shown = sample, shown + 1
+        except KeyboardInterrupt:
+            pass
+
+
+# -- invalidate ----------------------------------------------------------------------
+
+
+@main.group()
+def invalidate() -> None:
+    """Invalidate by tag, key prefix or key pattern (--dry-run lists what would go)."""
+
+
+def _drop(invalidator: CacheInvalidator, keys: list[str], dry_run: bool, what: str) -> None:
+    if dry_run:
+        for key in keys:
+            click.echo(key)
+        click.echo(f"dry run: {len(keys):,} keys would be invalidated ({what})", err=True)
+        return
+    if len(keys) < _PROGRESS_FROM:
+        invalidator.invalidate_keys(keys)
+    else:
+        with click.progressbar(length=len(keys), label="invalidating", file=sys.stderr) as bar:
+            for start in range(0, len(keys), _SLICE):
+                invalidator.invalidate_keys(keys[start : start + _SLICE])
+                bar.update(len(keys[start : start + _SLICE]))
+    click.echo(f"invalidated {len(keys):,} keys ({what})")
+
+
+@invalidate.command("tag")
+@click.argument("tags", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@click.pass_obj
+def invalidate_tag(obj: _Context, tags: tuple[str, ...], dry_run: bool) -> None:
+    """Invalidate every entry carrying any of TAGS (one write per tag)."""
+    with _failures(obj.url):
+        manager = CacheTag(obj.backend)
+        if dry_run:
+            versions = manager.get_versions(tags)
+            for tag in tags:
+                click.echo(f"{tag}  (current version {versions[tag]})")
+            click.echo(
+                f"dry run: {len(tags)} tags would get new versions; every entry written "
+                "under the current ones would then miss",
+                err=True,
+            )
+            return
+        manager.invalidate_tags(tags)
+    click.echo(f"invalidated {len(tags)} tags: {', '.join(tags)}")
+
+
+_REGISTRY = click.option(
+    "--registry",
+    default="default",
+    show_default=True,
+    help="The CacheInvalidator registry ('http' for the HTTP middleware's responses).",
+)
+
+
+@invalidate.command("prefix")
+@click.argument("prefix")
+@_REGISTRY
+@click.option("--dry-run", is_flag=True, help="List the keys that would go; delete nothing.")
+@click.pass_obj
+def invalidate_prefix(obj: _Context, prefix: str, registry: str, dry_run: bool) -> None:
+    """Invalidate the registered keys starting with PREFIX."""
+    with _failures(obj.url):
+        invalidator = CacheInvalidator(obj.backend, registry=registry)
+        keys = invalidator.registered_keys(prefix)
+        _drop(invalidator, keys, dry_run, f"prefix {prefix!r}")
+
+
+@invalidate.command("pattern")
+@click.argument("pattern")
+@_REGISTRY
+@click.option("--dry-run", is_flag=True, help="List the keys that would go; delete nothing.")
+@click.pass_obj
+def invalidate_pattern(obj: _Context, pattern: str, registry: str, dry_run: bool) -> None:
+    """Invalidate the registered keys matching the regular expression PATTERN."""
+    with _failures(obj.url):
+        invalidator = CacheInvalidator(obj.backend, registry=registry)
+        keys = invalidator.matching_keys(pattern)
+        _drop(invalidator, keys, dry_run, f"pattern {pattern!r}")
+
+
+# -- inspect -------------------------------------------------------------------------
+
+
+def _summary(value: Any, width: int = 200) -> str:
+    if isinstance(value, dict) and {"s", "h", "b", "t"} <= value.keys():
+        size = len(value["b"]) * 3 // 4
+        kind = next((v for k, v in value["h"] if k.lower() == "content-type"), "?")
+        return f"an HTTP response: status {value['s']}, {kind}, about {size:,} bytes"
+    try:
+        text = json.dumps(value, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    items = f" of {len(value):,} items" if isinstance(value, (dict, list, tuple, set)) else ""
+    text = text if len(text) <= width else text[: width - 3] + "..."
+    return f"{type(value).__name__}{items}: {text}"
+
+
+@main.command("inspect")
+@click.argument("key")
+@click.pass_obj
+def inspect_key(obj: _Context, key: str) -> None:
+    """Show KEY: a summary of its value, its TTL, its tags and whether it is fresh."""
+    with _failures(obj.url):
+        backend = obj.backend
+        entry = backend.get_entry(key)
+        ttl = backend.ttl(key)
+        if entry.value is None and ttl is MISSING:
+            raise click.ClickException(f"no such key: {key}")
+        click.echo(f"key:    {key}")
+        click.echo("ttl:    " + ("no expiry" if ttl is None else f"{ttl:,.1f} s"))
+        env = Envelope.load(entry.value)
+        if env is None:
+            click.echo(f"value:  {_summary(entry.value)}")
+            return
+        now = time.time()
+        if env.is_fresh(now):
+            state = f"fresh for {env.fresh_until - now:,.1f} s more"
+        elif env.is_servable(now):
+            state = f"stale: served while refreshing for {env.stale_until - now:,.1f} s more"
+        else:
+            state = "expired: past its stale window (kept only for stale-if-error)"
+        current = CacheTag(backend).get_versions(env.tags) if env.tags else {}
+        dropped = [t for t, v in env.tags.items() if current.get(t) != v]
+        if dropped:
+            state = f"invalidated by tag {', '.join(sorted(dropped))}"
+        click.echo(f"state:  {state}")
+        marks = [f"{t}{' (invalidated)' if t in dropped else ''}" for t in sorted(env.tags)]
+        click.echo(f"tags:   {', '.join(marks) or '-'}")
+        click.echo(f"value:  {_summary(env.value)}")
+
+
+# -- warm ----------------------------------------------------------------------------
+
+
+def _load_warmer(target: str) -> CacheWarmer:
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise click.BadParameter("write it as module:attribute, e.g. myapp.cache:warmer")
+    sys.path.insert(0, os.getcwd())  # as uvicorn and gunicorn do: the app is beside us
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(f"cannot import {module_name!r}: {exc}") from None
+    for name in attribute.split("."):
+        try:
+            found = getattr(found, name)
+        except AttributeError:
+            raise click.BadParameter(f"{module_name!r} has no attribute {attribute!r}") from None
+    if callable(found) and not isinstance(found, CacheWarmer):
+        found = found()  # a factory
+    warmer = getattr(found, "warmer", found)
+    if not isinstance(warmer, CacheWarmer):
+        raise click.BadParameter(
+            f"{target} is a {type(found).__name__}, not a CacheWarmer (or an object with .warmer)"
+        )
+    return warmer
+
+
+@main.group()
+def warm() -> None:
+    """List or run the warming tasks of an app's CacheWarmer (APP is module:attribute)."""
+
+
+def _when(seconds: float | None) -> str:
+    return "-" if seconds is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+@warm.command("list")
+@click.argument("app")
+def warm_list(app: str) -> None:
+    """List APP's warming tasks with their schedules and next runs."""
+    warmer = _load_warmer(app)
+    status = warmer.get_warming_status()
+    if not status:
+        click.echo("no warming tasks")
+        return
+    click.echo(f"{'key':30} {'schedule':15} {'next run':20} state")
+    for key, s in status.items():
+        click.echo(f"{key:30} {s['schedule'] or '-':15} {_when(s['next_run']):20} {s['state']}")
+
+
+@warm.command("run")
+@click.argument("app")
+@click.option("--key", "keys", multiple=True, help="Warm only this key (repeatable).")
+def warm_run(app: str, keys: tuple[str, ...]) -> None:
+    """Run APP's warming tasks now (all, or --key ones) into its cache; exit 1 if one fails."""
+    warmer = _load_warmer(app)
+
+    async def run() -> dict[str, dict[str, Any]]:
+        if not keys:
+            return await warmer.warm_cache()
+        results: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            results.update(await warmer.warm_cache(key=key))
+        return results
+
+    try:
+        results = asyncio.run(run())
+    except LookupError as exc:
+        raise click.BadParameter(str(exc).strip("'\""), param_hint="--key") from None
+    failed = 0
+    for key, result in results.items():
+        if result["ok"]:
+            click.echo(f"warmed {key} in {result['duration'] * 1000:,.0f} ms")
+        else:
+            failed += 1
+            click.echo(f"FAILED {key}: {result['error']}", err=True)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(results)} warming tasks failed")
