@@ -257,12 +257,12 @@ def inspect_key(obj: _Context, key: str) -> None:
     """Show KEY: a summary of its value, its TTL, its tags and whether it is fresh."""
     with _failures(obj.url):
         backend = obj.backend
-        entry = backend.get_entry(key)
         ttl = backend.ttl(key)
-        if entry.value is None and ttl is MISSING:
+        if ttl is MISSING:
             raise click.ClickException(f"no such key: {key}")
+        entry = backend.get_entry(key)
         click.echo(f"key:    {key}")
-        click.echo("ttl:    " + ("no expiry" if ttl is None else f"{ttl:,.1f} s"))
+        click.echo("ttl:    " + ("no expiry" if ttl is None else f"{float(ttl):,.1f} s"))
         env = Envelope.load(entry.value)
         if env is None:
             click.echo(f"value:  {_summary(entry.value)}")

@@ -1,0 +1,208 @@
+"""The operator CLI, run as a subprocess against a real Redis server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import redis
+
+from cache import MISSING
+from cache.advanced import CacheInvalidator, CacheStatistics, CacheTag, StaleWhileRevalidateCache
+from cache.backend import RedisCache
+from cache.testing.redis_server import RedisServer, free_port
+
+
+def run(
+    *args: str, url: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+    if url is not None:
+        env["CACHE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "cache", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def url(redis_server: RedisServer, redis_client: redis.Redis) -> str:
+    return redis_server.url  # redis_client flushed the database
+
+
+def test_help_documents_every_command() -> None:
+    commands = [
+        [],
+        ["stats"],
+        ["invalidate"],
+        ["invalidate", "tag"],
+        ["invalidate", "prefix"],
+        ["invalidate", "pattern"],
+        ["inspect"],
+        ["warm"],
+        ["warm", "list"],
+        ["warm", "run"],
+    ]
+    for command in commands:
+        result = run(*command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "Usage: cache" in result.stdout
+    assert "--dry-run" in run("invalidate", "prefix", "--help").stdout
+    script = Path(sys.executable).with_name("cache")  # the console script
+    version = subprocess.run([script, "--version"], check=True, capture_output=True, text=True)
+    assert version.stdout.startswith("cache, version")
+
+
+def test_invalidate_by_prefix_with_a_dry_run_first(url: str) -> None:
+    backend = RedisCache(url)
+    invalidator = CacheInvalidator(backend)
+    for i in range(5):
+        backend.set(f"user:{i}", i)
+        backend.set(f"post:{i}", i)
+    invalidator.register_keys([f"user:{i}" for i in range(5)] + [f"post:{i}" for i in range(5)])
+
+    dry = run("--url", url, "invalidate", "prefix", "user:", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.split() == [f"user:{i}" for i in range(5)]
+    assert "dry run: 5 keys would be invalidated" in dry.stderr
+    assert backend.get("user:3") == 3  # nothing went
+
+    done = run("invalidate", "prefix", "user:", url=url)  # the URL from CACHE_URL
+    assert done.returncode == 0, done.stderr
+    assert "invalidated 5 keys (prefix 'user:')" in done.stdout
+    assert backend.get("user:3", MISSING) is MISSING and backend.get("post:3") == 3
+    assert invalidator.registered_keys() == [f"post:{i}" for i in range(5)]
+
+
+def test_invalidate_by_pattern_shows_progress_on_large_runs(url: str) -> None:
+    backend = RedisCache(url)
+    invalidator = CacheInvalidator(backend, registry="http")
+    keys = [f"http:page:https://example.com/posts/{i}" for i in range(2_500)]
+    backend.set_many(dict.fromkeys(keys, "page"))
+    invalidator.register_keys(keys)
+    backend.set("http:page:https://example.com/about", "about")
+    invalidator.register_key("http:page:https://example.com/about")
+
+    pattern = r"/posts/\d+$"
+    dry = run("--url", url, "invalidate", "pattern", pattern, "--registry", "http", "--dry-run")
+    assert dry.returncode == 0 and len(dry.stdout.split()) == 2_500
+    done = run("--url", url, "invalidate", "pattern", pattern, "--registry", "http")
+    assert done.returncode == 0, done.stderr
+    assert "invalidated 2,500 keys" in done.stdout and "invalidating" in done.stderr
+    assert backend.get_many(keys[:50]) == {}
+    assert backend.get("http:page:https://example.com/about") == "about"
+    bad = run("--url", url, "invalidate", "pattern", "(", "--registry", "http")
+    assert bad.returncode == 2 and "not a valid regular expression" in bad.stderr
+
+
+def test_invalidate_by_tag(url: str) -> None:
+    backend = RedisCache(url)
+    swr = StaleWhileRevalidateCache(backend)
+    swr.get_with_swr("profile:1", lambda: "v1", 600, tags=["user:1"])
+    version = CacheTag(backend).get_versions(["user:1"])["user:1"]
+
+    dry = run("--url", url, "invalidate", "tag", "user:1", "--dry-run")
+    assert dry.returncode == 0 and f"user:1  (current version {version})" in dry.stdout
+    assert swr.get_with_swr("profile:1", lambda: "v2", 600, tags=["user:1"])[0] == "v1"
+
+    done = run("--url", url, "invalidate", "tag", "user:1", "user:2")
+    assert done.returncode == 0 and "invalidated 2 tags: user:1, user:2" in done.stdout
+    assert swr.get_with_swr("profile:1", lambda: "v2", 600, tags=["user:1"])[0] == "v2"
+
+
+def test_inspect_a_key(url: str) -> None:
+    backend = RedisCache(url)
+    swr = StaleWhileRevalidateCache(backend)
+    swr.get_with_swr("report", lambda: {"rows": [1, 2, 3]}, 600, 60, tags=["reports", "daily"])
+    backend.set("plain", "hello", timeout=None)
+
+    shown = run("--url", url, "inspect", "report")
+    assert shown.returncode == 0, shown.stderr
+    lines = dict(line.split(":", 1) for line in shown.stdout.splitlines())
+    assert float(lines["ttl"].split()[0]) > 600  # timeout plus the stale window
+    assert lines["state"].strip().startswith("fresh for")
+    assert lines["tags"].strip() == "daily, reports"
+    assert lines["value"].strip() == 'dict of 1 items: {"rows": [1, 2, 3]}'
+
+    CacheTag(backend).invalidate_tag("daily")
+    after = run("--url", url, "inspect", "report").stdout
+    assert "invalidated by tag daily" in after and "daily (invalidated)" in after
+
+    plain = run("--url", url, "inspect", "plain").stdout
+    assert "ttl:    no expiry" in plain and 'value:  str: "hello"' in plain
+    missing = run("--url", url, "inspect", "nothing-here")
+    assert missing.returncode == 1 and "no such key: nothing-here" in missing.stderr
+
+
+def test_stats_shows_what_apps_pushed(url: str) -> None:
+    backend = RedisCache(url)
+    stats = CacheStatistics()
+    for _ in range(3):
+        stats.record_hit(0.001)
+    stats.record_miss(0.01)
+    stats.push(backend, "web")
+    result = run(
+        "--url", url, "stats", "--group", "web", "--count", "2", "--interval", "0.1", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["app"]["hits"] == 3 and first["app"]["misses"] == 1
+    assert first["app"]["hit_rate"] == 75.0 and first["requests_per_second"] is None
+    assert second["requests_per_second"] == 0.0
+    assert first["engine"]["engine"] == "RedisCache" and first["engine"]["keys"] >= 1
+    text = run("--url", url, "stats", "--group", "web", "--count", "1").stdout
+    assert "hits 3  misses 1  hit rate 75.0%" in text and "engine RedisCache" in text
+
+
+def test_warm_list_and_run(url: str, tmp_path: Path) -> None:
+    (tmp_path / "shopapp.py").write_text(
+        textwrap.dedent(
+            """
+            from cache import from_env
+            from cache.advanced import CacheWarmer
+
+            warmer = CacheWarmer(from_env())
+            warmer.register_warming_task(
+                "data:popular", lambda: [1, 2, 3], timeout=600, schedule="*/5 * * * *"
+            )
+            warmer.register_warming_task("data:broken", lambda: 1 / 0, timeout=60)
+            """
+        )
+    )
+    listed = run("warm", "list", "shopapp:warmer", url=url, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "data:popular" in listed.stdout and "*/5 * * * *" in listed.stdout
+
+    one = run("warm", "run", "shopapp:warmer", "--key", "data:popular", url=url, cwd=tmp_path)
+    assert one.returncode == 0 and "warmed data:popular" in one.stdout
+    assert RedisCache(url).get("data:popular") == [1, 2, 3]
+
+    everything = run("warm", "run", "shopapp:warmer", url=url, cwd=tmp_path)
+    assert everything.returncode == 1
+    assert "FAILED data:broken: ZeroDivisionError" in everything.stderr
+    assert "1 of 2 warming tasks failed" in everything.stderr
+
+    unknown = run("warm", "run", "shopapp:warmer", "--key", "nope", url=url, cwd=tmp_path)
+    assert unknown.returncode == 2 and "nope" in unknown.stderr
+    wrong = run("warm", "list", "shopapp:from_env", url=url, cwd=tmp_path)
+    assert wrong.returncode == 2 and "not a CacheWarmer" in wrong.stderr
+
+
+def test_bad_urls_and_outages_exit_with_clear_messages() -> None:
+    bad = run("--url", "redis://h:port/0", "stats", "--count", "1")
+    assert bad.returncode == 2 and "the port in 'h:port' is not a number" in bad.stderr
+    down_url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    down = run("--url", down_url, "invalidate", "tag", "x")
+    assert down.returncode == 1 and "failed" in down.stderr
+    assert "hunter2" not in down.stderr  # the password is not printed
+    assert run("no-such-command").returncode == 2
