@@ -99,7 +99,10 @@ class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
             default a failure is counted, logged at a limited rate and served
             as a miss (or a no-op write).
         stats: Recorder of errors (e.g. a ``CacheStatistics``).
-        socket_timeout, connect_timeout: Seconds before a call gives up.
+        cluster: ``url`` is a seed node of a Redis Cluster.
+        socket_timeout: Seconds before a call gives up.
+        connect_timeout: Seconds before connecting gives up.
+        max_connections: Connections the client's pool may open.
     """
 
     def __init__(

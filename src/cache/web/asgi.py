@@ -90,9 +90,12 @@ class CacheMiddleware:
         fill_wait: On a miss, seconds to wait for another process already
             fetching the same response (through a lock in the backend)
             before asking the app here too.
-        purge_path, purge_token: An invalidation endpoint, off unless both
-            are given: ``POST purge_path`` with ``Authorization: Bearer
-            <token>`` and JSON ``{"tags": [...], "prefix": "/posts/", "pattern": "..."}``.
+        purge_path: The path of an invalidation endpoint, off unless
+            ``purge_token`` is given too: ``POST purge_path`` with
+            ``Authorization: Bearer <token>`` and JSON
+            ``{"tags": [...], "prefix": "/posts/", "pattern": "..."}``.
+        purge_token: The endpoint's bearer token (16 characters or more).
+        clock: Wall-clock seconds (deadlines are shared between processes).
     """
 
     def __init__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import os
 import tempfile
 import time
@@ -185,7 +186,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await demo.warmer.warm_cache()
         demo.warmer.start()
+        pusher = asyncio.ensure_future(_push_statistics(demo))
         yield
+        pusher.cancel()
         demo.warmer.stop()
         if demo.dashboard is not None:
             demo.dashboard.close()
@@ -234,3 +237,13 @@ def _metrics_route(middleware: CacheMiddleware, demo: Demo) -> Route:
     return Route(
         "/metrics", MetricsEndpoint(middleware, stats=demo.stats, recorder=demo.prometheus)
     )
+
+
+async def _push_statistics(demo: Demo, every: float = 2.0) -> None:
+    """Add this worker's counts to the shared ones (``cache stats --group demo`` shows them)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(demo.stats.push, demo.cache, "demo")
+        except Exception:  # a statistics push must never stop the site
+            logging.getLogger("cache.web").warning("pushing statistics failed", exc_info=True)
