@@ -207,30 +207,39 @@ _REGISTRY = click.option(
 )
 
 
+_DRY_RUN = click.option(
+    "--dry-run", is_flag=True, help="List the keys that would go; delete nothing."
+)
+
+
+def _by_registry(obj: _Context, registry: str, dry_run: bool, what: str, match: str) -> None:
+    with _failures(obj.url):
+        invalidator = CacheInvalidator(obj.backend, registry=registry)
+        if what == "prefix":
+            keys = invalidator.registered_keys(match)
+        else:
+            keys = invalidator.matching_keys(match)
+        _drop(invalidator, keys, dry_run, f"{what} {match!r}")
+
+
 @invalidate.command("prefix")
 @click.argument("prefix")
 @_REGISTRY
-@click.option("--dry-run", is_flag=True, help="List the keys that would go; delete nothing.")
+@_DRY_RUN
 @click.pass_obj
 def invalidate_prefix(obj: _Context, prefix: str, registry: str, dry_run: bool) -> None:
     """Invalidate the registered keys starting with PREFIX."""
-    with _failures(obj.url):
-        invalidator = CacheInvalidator(obj.backend, registry=registry)
-        keys = invalidator.registered_keys(prefix)
-        _drop(invalidator, keys, dry_run, f"prefix {prefix!r}")
+    _by_registry(obj, registry, dry_run, "prefix", prefix)
 
 
 @invalidate.command("pattern")
 @click.argument("pattern")
 @_REGISTRY
-@click.option("--dry-run", is_flag=True, help="List the keys that would go; delete nothing.")
+@_DRY_RUN
 @click.pass_obj
 def invalidate_pattern(obj: _Context, pattern: str, registry: str, dry_run: bool) -> None:
     """Invalidate the registered keys matching the regular expression PATTERN."""
-    with _failures(obj.url):
-        invalidator = CacheInvalidator(obj.backend, registry=registry)
-        keys = invalidator.matching_keys(pattern)
-        _drop(invalidator, keys, dry_run, f"pattern {pattern!r}")
+    _by_registry(obj, registry, dry_run, "pattern", pattern)
 
 
 # -- inspect -------------------------------------------------------------------------

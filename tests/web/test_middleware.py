@@ -235,11 +235,11 @@ async def test_concurrent_misses_reach_the_app_once(
     assert details.count("cache; fwd=miss; detail=collapsed") == 5
 
 
-async def test_concurrent_misses_across_processes_reach_the_app_once(
-    backend: CacheBackend, clock: FakeClock
-) -> None:
-    # Two middlewares over one backend stand for two worker processes: they
-    # share no memory, only the fill lock and the entry in the backend.
+async def _two_processes(backend: CacheBackend, clock: FakeClock) -> tuple[App, list[Client]]:
+    """One app behind two middlewares over one backend: two worker processes.
+
+    They share no memory, only the fill lock and the entries in the backend.
+    """
     app, first = build(backend, clock)
     _, other = build(backend, clock)
     second = CacheMiddleware(app.starlette, other.manager, other.routes, clock=clock)
@@ -247,6 +247,13 @@ async def test_concurrent_misses_across_processes_reach_the_app_once(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=m), base_url="http://testserver")
         for m in (first, second)
     ]
+    return app, clients
+
+
+async def test_concurrent_misses_across_processes_reach_the_app_once(
+    backend: CacheBackend, clock: FakeClock
+) -> None:
+    app, clients = await _two_processes(backend, clock)
     responses = await asyncio.gather(*(clients[i % 2].get("/page/slow?slow=0.2") for i in range(6)))
     assert app.calls["/page/slow"] == 1
     assert len({r.text for r in responses}) == 1
@@ -262,13 +269,7 @@ async def test_a_waiting_process_fetches_itself_when_nothing_is_stored(
 ) -> None:
     # The fetching process's response cannot be shared (it sets a cookie):
     # the lock goes with nothing stored, and the waiter asks the app itself.
-    app, first = build(backend, clock)
-    _, other = build(backend, clock)
-    second = CacheMiddleware(app.starlette, other.manager, other.routes, clock=clock)
-    clients = [
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m), base_url="http://testserver")
-        for m in (first, second)
-    ]
+    app, clients = await _two_processes(backend, clock)
     url = "/page/c?slow=0.1&cookie=1"
     responses = await asyncio.gather(clients[0].get(url), clients[1].get(url))
     assert app.calls["/page/c"] == 2
