@@ -11,6 +11,7 @@ from redis.cluster import RedisCluster
 
 from cache.backend import CacheBackend, InMemoryCache, RedisCache
 from cache.backend._keys import RESERVED_PREFIX
+from cache.backend._redis_client import close_sync_client
 from cache.testing import FakeClock
 from cache.testing.redis_server import RedisClusterServers, RedisServer, shift_ttls
 
@@ -54,7 +55,7 @@ def cluster_client(redis_cluster: RedisClusterServers) -> Iterator[RedisCluster]
     client = RedisCluster.from_url(redis_cluster.url)
     client.flushall(target_nodes=RedisCluster.PRIMARIES)
     yield client
-    client.close()
+    close_sync_client(client)
 
 
 ENGINES = ["memory", "redis", "cluster"]

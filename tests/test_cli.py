@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,23 @@ def run(
         cwd=cwd,
         timeout=60,
     )
+
+
+_opened: list[RedisCache] = []
+
+
+def opened(url: str) -> RedisCache:
+    """A client of the test server, closed after the test."""
+    backend = RedisCache(url)
+    _opened.append(backend)
+    return backend
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
 
 
 @pytest.fixture
@@ -64,7 +82,7 @@ def test_help_documents_every_command() -> None:
 
 
 def test_invalidate_by_prefix_with_a_dry_run_first(url: str) -> None:
-    backend = RedisCache(url)
+    backend = opened(url)
     invalidator = CacheInvalidator(backend)
     for i in range(5):
         backend.set(f"user:{i}", i)
@@ -85,7 +103,7 @@ def test_invalidate_by_prefix_with_a_dry_run_first(url: str) -> None:
 
 
 def test_invalidate_by_pattern_shows_progress_on_large_runs(url: str) -> None:
-    backend = RedisCache(url)
+    backend = opened(url)
     invalidator = CacheInvalidator(backend, registry="http")
     keys = [f"http:page:https://example.com/posts/{i}" for i in range(2_500)]
     backend.set_many(dict.fromkeys(keys, "page"))
@@ -106,7 +124,7 @@ def test_invalidate_by_pattern_shows_progress_on_large_runs(url: str) -> None:
 
 
 def test_invalidate_by_tag(url: str) -> None:
-    backend = RedisCache(url)
+    backend = opened(url)
     swr = StaleWhileRevalidateCache(backend)
     swr.get_with_swr("profile:1", lambda: "v1", 600, tags=["user:1"])
     version = CacheTag(backend).get_versions(["user:1"])["user:1"]
@@ -121,7 +139,7 @@ def test_invalidate_by_tag(url: str) -> None:
 
 
 def test_inspect_a_key(url: str) -> None:
-    backend = RedisCache(url)
+    backend = opened(url)
     swr = StaleWhileRevalidateCache(backend)
     swr.get_with_swr("report", lambda: {"rows": [1, 2, 3]}, 600, 60, tags=["reports", "daily"])
     backend.set("plain", "hello", timeout=None)
@@ -145,7 +163,7 @@ def test_inspect_a_key(url: str) -> None:
 
 
 def test_stats_shows_what_apps_pushed(url: str) -> None:
-    backend = RedisCache(url)
+    backend = opened(url)
     stats = CacheStatistics()
     for _ in range(3):
         stats.record_hit(0.001)
@@ -185,7 +203,7 @@ def test_warm_list_and_run(url: str, tmp_path: Path) -> None:
 
     one = run("warm", "run", "shopapp:warmer", "--key", "data:popular", url=url, cwd=tmp_path)
     assert one.returncode == 0 and "warmed data:popular" in one.stdout
-    assert RedisCache(url).get("data:popular") == [1, 2, 3]
+    assert opened(url).get("data:popular") == [1, 2, 3]
 
     everything = run("warm", "run", "shopapp:warmer", url=url, cwd=tmp_path)
     assert everything.returncode == 1

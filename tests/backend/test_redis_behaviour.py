@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from cache.backend import RedisCache
 from cache.backend._redis_client import BackendUnavailableError
 from cache.backend.serializers import MsgpackSerializer, PickleSerializer
 from cache.errors import CacheTypeError, CacheValueError
-from cache.testing.redis_server import RedisServer
+from cache.testing.redis_server import RedisClusterServers, RedisServer
 
 KEY = b"k" * 32
 
@@ -202,3 +203,25 @@ def test_strict_mode_raises(lone_server: RedisServer) -> None:
         cache.get("k")
     assert isinstance(info.value, ConnectionError)
     cache.close()
+
+
+def test_closing_a_cluster_engine_closes_every_node_connection(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    def connected() -> list[int]:
+        counts = []
+        for node in redis_cluster.nodes:
+            with redis.Redis(port=node.port) as probe:  # counts itself: same +1 every time
+                counts.append(int(probe.info("clients")["connected_clients"]))
+        return counts
+
+    before = connected()
+    engine = RedisCache(redis_cluster.url, cluster=True)
+    engine.set_many({f"k{i}": i for i in range(20)})  # a connection to every primary
+    assert connected() != before
+    engine.delete_many([f"k{i}" for i in range(20)])
+    engine.close()
+    deadline = time.monotonic() + 5
+    while connected() != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert connected() == before

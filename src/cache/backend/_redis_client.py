@@ -22,6 +22,7 @@ __all__ = [
     "BackendUnavailableError",
     "ClientOptions",
     "OutagePolicy",
+    "close_sync_client",
     "make_async_client",
     "make_sync_client",
 ]
@@ -66,6 +67,20 @@ def make_sync_client(options: ClientOptions) -> Any:
     """Return a sync client (``Redis`` or ``RedisCluster``) for ``options``."""
     cls = RedisCluster if options.cluster else Redis
     return cls.from_url(options.url, **_common(options))
+
+
+def close_sync_client(client: Any) -> None:
+    """Close a sync client's connections, a cluster's per-node pools included.
+
+    ``RedisCluster.close`` leaves the sockets of the node clients that
+    ``from_url`` built (their pools are not closed with them) to the garbage
+    collector; disconnect them here.
+    """
+    client.close()
+    if isinstance(client, RedisCluster):
+        for node in client.get_nodes():
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect()
 
 
 def make_async_client(options: ClientOptions) -> Any:

@@ -30,6 +30,7 @@ from cache.backend._redis_client import (
     BackendUnavailableError,
     ClientOptions,
     OutagePolicy,
+    close_sync_client,
     make_async_client,
     make_sync_client,
 )
@@ -506,11 +507,11 @@ class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
 
     def close(self) -> None:
         """Close the sync client's connections."""
-        self._sync.client.close()
+        close_sync_client(self._sync.client)
 
     async def aclose(self) -> None:
         """Close the sync client and the running loop's asyncio client."""
-        self._sync.client.close()
+        close_sync_client(self._sync.client)
         side = self._by_loop.pop(asyncio.get_running_loop(), None)
         if side is not None and side.closer is not None:
             await side.closer.aclose()
