@@ -78,7 +78,7 @@ def close_sync_client(client: Any) -> None:
     """
     client.close()
     if isinstance(client, RedisCluster):
-        for node in client.get_nodes():
+        for node in list(client.nodes_manager.nodes_cache.values()):
             if node.redis_connection is not None:
                 node.redis_connection.connection_pool.disconnect()
 
