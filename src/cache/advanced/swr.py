@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from cache._clock import Clock
@@ -37,6 +38,17 @@ log = logging.getLogger(__name__)
 
 #: Seconds between looks at a value another process is generating.
 _POLL = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """What one read found, and what the caller does about it (sync or async alike)."""
+
+    env: Envelope | None  # the value to serve; None: a miss
+    stale: bool = False
+    refresh: bool = False  # start a background refresh
+    claimed: str | None = None  # the refresh lock the read took, handed to the refresh
+    give_back: str | None = None  # a lock the read took but does not need
 
 
 class StaleWhileRevalidateCache:
@@ -105,6 +117,18 @@ class StaleWhileRevalidateCache:
             return None
         return env
 
+    def _look(self, entry: Entry, claim: Claim | None) -> _Look:
+        """Decide between a fresh hit, a stale hit with a refresh, and a miss."""
+        now = self._clock()
+        env = self._read(entry)
+        claimed = claim.token if claim is not None and entry.claimed else None
+        if env is not None and env.is_fresh(now):
+            # A lock taken here means backend and clock disagree by a hair: give it back.
+            return _Look(env, refresh=self._should_refresh_early(env, now), give_back=claimed)
+        if env is not None and env.is_servable(now):
+            return _Look(env, stale=True, refresh=True, claimed=claimed)
+        return _Look(None)
+
     def _claim_for(self, key: str, stale_timeout: float) -> Claim:
         # The backend keeps the entry timeout + stale_timeout: with at most
         # stale_timeout left it is stale, and the read claims the refresh.
@@ -120,32 +144,63 @@ class StaleWhileRevalidateCache:
     def _lock_key(self, key: str) -> str:
         return reserved_key("swr", key)
 
-    def _claim(self, key: str, claimed: str | None = None) -> str | None:
-        """Claim the refresh of ``key`` in this process and in the backend; return a token.
+    def _claim_here(self, key: str, claimed: str | None) -> bool:
+        """Claim the refresh of ``key`` in this process; False if one already runs here.
 
         ``claimed``: the token of a lock the read already took in the backend.
+        The backend lock is the authority: its holder always refreshes. The
+        in-process set only saves readers without it a round trip.
         """
-        if claimed is not None:
-            # The backend lock is the authority: its holder always refreshes.
-            # The in-process set below only saves readers without it a round trip.
-            with self._refreshing_lock:
-                self._refreshing.add(key)
-            return claimed
         with self._refreshing_lock:
-            if key in self._refreshing:
-                return None
+            if claimed is None and key in self._refreshing:
+                return False
             self._refreshing.add(key)
+            return True
+
+    def _unclaim_here(self, key: str) -> None:
+        with self._refreshing_lock:
+            self._refreshing.discard(key)
+
+    def _claim(self, key: str, claimed: str | None = None) -> str | None:
+        """Claim the refresh of ``key`` in this process and in the backend; return a token."""
+        if not self._claim_here(key, claimed):
+            return None
+        if claimed is not None:
+            return claimed
         token = uuid.uuid4().hex
         if self.cache.add(self._lock_key(key), token, self.lock_timeout):
             return token
-        with self._refreshing_lock:
-            self._refreshing.discard(key)
+        self._unclaim_here(key)
+        return None
+
+    async def _aclaim(self, key: str, claimed: str | None = None) -> str | None:
+        """Async :meth:`_claim`."""
+        if not self._claim_here(key, claimed):
+            return None
+        if claimed is not None:
+            return claimed
+        token = uuid.uuid4().hex
+        if await self.cache.aadd(self._lock_key(key), token, self.lock_timeout):
+            return token
+        self._unclaim_here(key)
         return None
 
     def _release(self, key: str, token: str) -> None:
         self.cache.delete_if_equals(self._lock_key(key), token)
-        with self._refreshing_lock:
-            self._refreshing.discard(key)
+        self._unclaim_here(key)
+
+    def _envelope(
+        self,
+        value: Any,
+        versions: dict[str, str],
+        started: float,
+        timeout: float,
+        stale_timeout: float,
+    ) -> Envelope:
+        now = self._clock()
+        return Envelope(
+            value, now + timeout, now + timeout + stale_timeout, versions, now - started
+        )
 
     def _store(
         self,
@@ -156,8 +211,7 @@ class StaleWhileRevalidateCache:
         timeout: float,
         stale_timeout: float,
     ) -> None:
-        now = self._clock()
-        env = Envelope(value, now + timeout, now + timeout + stale_timeout, versions, now - started)
+        env = self._envelope(value, versions, started, timeout, stale_timeout)
         self.cache.set_entry(key, env.dump(), timeout + stale_timeout, self.tags.refs(versions))
 
     # -- sync -----------------------------------------------------------------
@@ -180,29 +234,28 @@ class StaleWhileRevalidateCache:
         )
         started = time.perf_counter()
         claim = self._claim_for(key, stale_timeout) if stale_timeout else None
-        entry = self.cache.get_entry(key, claim)  # entry, tag versions, refresh lock: one read
-        now = self._clock()
-        env = self._read(entry)
-        claimed = claim.token if claim is not None and entry.claimed else None
-        if env is not None and env.is_fresh(now):
-            if claimed is not None:  # backend and clock disagree by a hair: give it back
-                self.cache.delete_if_equals(self._lock_key(key), claimed)
-            if self._should_refresh_early(env, now):
-                self._refresh_in_background(
-                    key, generator, timeout, stale_timeout, names, early=True
-                )
-            self.stats.record_hit(time.perf_counter() - started)
-            return env.value, False
-        if env is not None and env.is_servable(now):
-            self._refresh_in_background(key, generator, timeout, stale_timeout, names, claimed)
+        # Entry, tag versions and refresh lock: one read.
+        look = self._look(self.cache.get_entry(key, claim), claim)
+        if look.env is None:
+            value = self._flight.do(
+                key, lambda: self._fill(key, generator, timeout, stale_timeout, names)
+            )
+            self.stats.record_miss(time.perf_counter() - started)
+            return value, False
+        if look.give_back is not None:
+            self.cache.delete_if_equals(self._lock_key(key), look.give_back)
+        if look.refresh:
+            self._refresh_in_background(
+                key, generator, timeout, stale_timeout, names, look.claimed, early=not look.stale
+            )
+        return self._served(look, started)
+
+    def _served(self, look: _Look, started: float) -> tuple[Any, bool]:
+        assert look.env is not None
+        if look.stale:
             self.stats.record_stale()
-            self.stats.record_hit(time.perf_counter() - started)
-            return env.value, True
-        value = self._flight.do(
-            key, lambda: self._fill(key, generator, timeout, stale_timeout, names)
-        )
-        self.stats.record_miss(time.perf_counter() - started)
-        return value, False
+        self.stats.record_hit(time.perf_counter() - started)
+        return look.env.value, look.stale
 
     def _fill(
         self,
@@ -332,31 +385,20 @@ class StaleWhileRevalidateCache:
         )
         started = time.perf_counter()
         claim = self._claim_for(key, stale_timeout) if stale_timeout else None
-        entry = await self.cache.aget_entry(key, claim)
-        now = self._clock()
-        env = self._read(entry)
-        claimed = claim.token if claim is not None and entry.claimed else None
-        if env is not None and env.is_fresh(now):
-            if claimed is not None:
-                await self.cache.adelete_if_equals(self._lock_key(key), claimed)
-            if self._should_refresh_early(env, now):
-                await self._arefresh_in_background(
-                    key, generator, timeout, stale_timeout, names, early=True
-                )
-            self.stats.record_hit(time.perf_counter() - started)
-            return env.value, False
-        if env is not None and env.is_servable(now):
-            await self._arefresh_in_background(
-                key, generator, timeout, stale_timeout, names, claimed
+        look = self._look(await self.cache.aget_entry(key, claim), claim)
+        if look.env is None:
+            value = await self._aflight.do(
+                key, lambda: self._afill(key, generator, timeout, stale_timeout, names)
             )
-            self.stats.record_stale()
-            self.stats.record_hit(time.perf_counter() - started)
-            return env.value, True
-        value = await self._aflight.do(
-            key, lambda: self._afill(key, generator, timeout, stale_timeout, names)
-        )
-        self.stats.record_miss(time.perf_counter() - started)
-        return value, False
+            self.stats.record_miss(time.perf_counter() - started)
+            return value, False
+        if look.give_back is not None:
+            await self.cache.adelete_if_equals(self._lock_key(key), look.give_back)
+        if look.refresh:
+            await self._arefresh_in_background(
+                key, generator, timeout, stale_timeout, names, look.claimed, early=not look.stale
+            )
+        return self._served(look, started)
 
     async def arefresh(
         self,
@@ -417,13 +459,7 @@ class StaleWhileRevalidateCache:
             value = await asyncio.to_thread(generator)
             if inspect.isawaitable(value):
                 value = await value
-        env = Envelope(
-            value,
-            self._clock() + timeout,
-            self._clock() + timeout + stale_timeout,
-            versions,
-            self._clock() - started,
-        )
+        env = self._envelope(value, versions, started, timeout, stale_timeout)
         await self.cache.aset_entry(
             key, env.dump(), timeout + stale_timeout, self.tags.refs(versions)
         )
@@ -439,17 +475,8 @@ class StaleWhileRevalidateCache:
         claimed: str | None = None,
         early: bool = False,
     ) -> None:
-        with self._refreshing_lock:
-            busy = key in self._refreshing and claimed is None  # see _claim
-            self._refreshing.add(key)
-        if busy:
-            return
-        token = claimed or uuid.uuid4().hex
-        if claimed is None and not await self.cache.aadd(
-            self._lock_key(key), token, self.lock_timeout
-        ):
-            with self._refreshing_lock:
-                self._refreshing.discard(key)
+        token = await self._aclaim(key, claimed)
+        if token is None:
             return
 
         async def refresh() -> None:
@@ -463,8 +490,7 @@ class StaleWhileRevalidateCache:
                 self.stats.record_error()
             finally:
                 await self.cache.adelete_if_equals(self._lock_key(key), token)
-                with self._refreshing_lock:
-                    self._refreshing.discard(key)
+                self._unclaim_here(key)
 
         task = asyncio.get_running_loop().create_task(refresh())
         self._tasks.add(task)
