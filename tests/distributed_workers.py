@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from cache import cached
 from cache.advanced import CacheStatistics, CacheWarmer, StaleWhileRevalidateCache
 from cache.backend import RedisCache
 from cache.testing import FakeClock
@@ -68,3 +69,41 @@ def record_and_push(url: str, hits: int, misses: int) -> None:
     stats.push(cache, group="web")
     stats.push(cache, group="web")  # a second push adds nothing new
     cache.close()
+
+
+def call_cached(url: str, start_at: float, pid: int) -> str:
+    """Wait for the common start, then call a plain ``@cached`` function that misses."""
+    cache = RedisCache(url)
+
+    @cached(timeout=60, cache=cache, prefix="report")
+    def report(day: int) -> str:
+        cache.incr("decorated_calls")
+        time.sleep(0.3)
+        return f"day {day} from {pid}"
+
+    time.sleep(max(0.0, start_at - time.time()))
+    try:
+        return report(1)
+    finally:
+        cache.close()
+
+
+def acall_cached(url: str, start_at: float, pid: int) -> str:
+    """:func:`call_cached` with an ``async def`` function."""
+
+    async def main() -> str:
+        cache = RedisCache(url)
+
+        @cached(timeout=60, cache=cache, prefix="areport")
+        async def report(day: int) -> str:
+            await cache.aincr("decorated_calls")
+            await asyncio.sleep(0.3)
+            return f"day {day} from {pid}"
+
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        try:
+            return await report(1)
+        finally:
+            await cache.aclose()
+
+    return asyncio.run(main())

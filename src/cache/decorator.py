@@ -20,11 +20,12 @@ Keys are built from the arguments (bound to the signature, defaults applied,
 ``self``/``cls`` left out) and are the same in every process: never from
 Python's ``hash()``. ``key=`` and ``tags=`` may be templates naming the
 arguments (``"{user.id}"`` works too). Concurrent calls with one key compute
-once, in threads and in asyncio; an exception reaches every waiter and is not
-stored; a returned ``None`` is stored and is a hit. With ``tags=`` or
-``stale_while_revalidate=`` the entry is kept by
+once: in threads and in asyncio, and across processes sharing a backend (a
+lock in the backend; the others wait for the stored result). An exception
+reaches every waiter and is not stored; a returned ``None`` is stored and is a
+hit. With ``tags=`` or ``stale_while_revalidate=`` the entry is kept by
 :class:`~cache.advanced.StaleWhileRevalidateCache` (tag checks, background
-refresh, one fill across processes).
+refresh).
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 
 from cache._clock import Clock
 from cache._types import MISSING
+from cache.advanced._fill import LOCK_TIMEOUT, FillLock
 from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
 from cache.backend._keys import MAX_KEY_LENGTH, check_seconds
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Entry
 from cache.errors import CacheTypeError
 
 if TYPE_CHECKING:
@@ -135,6 +137,11 @@ def _encode(value: object) -> Any:
     if type(value).__name__ in ("UUID", "Decimal", "Path", "PosixPath", "WindowsPath"):
         return [type(value).__name__, str(value)]
     raise TypeError(type(value).__name__)
+
+
+def _stored(entry: Entry) -> tuple[Any] | None:
+    """Return the stored result boxed (a cached ``None`` counts as found), or None."""
+    return None if entry.value is MISSING else (entry.value,)
 
 
 def _template_names(template: str, what: str) -> set[str]:
@@ -370,11 +377,17 @@ class Cached(Generic[P, R]):
     def _fill(
         self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        value = backend.get(key, MISSING)  # stored by a call that finished just now?
-        if value is MISSING:
+        """Compute a missing result once across processes (see :class:`FillLock`)."""
+        fill = FillLock(backend, key, _stored, LOCK_TIMEOUT)
+        try:
+            found = fill.acquire_or_wait()  # also finds what a call just stored
+            if found is not None:
+                return found[0]
             value = self.func(*args, **kwargs)
             backend.set(key, value, self.timeout)
-        return value
+            return value
+        finally:
+            fill.release()
 
     async def _acall(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key = self.key(*args, **kwargs)
@@ -385,11 +398,16 @@ class Cached(Generic[P, R]):
                 return value
 
             async def fill() -> Any:
-                value = await backend.aget(key, MISSING)
-                if value is MISSING:
+                lock = FillLock(backend, key, _stored, LOCK_TIMEOUT)
+                try:
+                    found = await lock.aacquire_or_wait()
+                    if found is not None:
+                        return found[0]
                     value = await self.func(*args, **kwargs)  # type: ignore[misc]
                     await backend.aset(key, value, self.timeout)
-                return value
+                    return value
+                finally:
+                    await lock.arelease()
 
             return await self._aflight.do(key, fill)
         value, _ = await self._swr_for(backend).aget_with_swr(

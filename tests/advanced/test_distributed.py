@@ -82,3 +82,15 @@ def test_statistics_aggregate_across_processes(
     assert shared["avg_hit_time_ms"] == pytest.approx(1.0, abs=0.01)
     assert shared["avg_miss_time_ms"] == pytest.approx(10.0, abs=0.01)
     cache.close()
+
+
+@pytest.mark.parametrize("worker", [workers.call_cached, workers.acall_cached])
+def test_a_cached_function_misses_once_across_processes(
+    pool: ProcessPoolExecutor,
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    worker: object,
+) -> None:
+    results = _together(pool, worker, redis_server.url)
+    assert int(redis_client.get("decorated_calls")) == 1  # one call in all processes
+    assert len(set(results)) == 1  # everyone got the one stored result

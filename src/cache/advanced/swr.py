@@ -25,6 +25,7 @@ from typing import Any
 
 from cache._clock import Clock
 from cache.advanced._envelope import Envelope
+from cache.advanced._fill import FillLock
 from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
@@ -35,9 +36,6 @@ from cache.errors import CacheTypeError
 __all__ = ["StaleWhileRevalidateCache"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds between looks at a value another process is generating.
-_POLL = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,27 +264,29 @@ class StaleWhileRevalidateCache:
         tags: frozenset[str],
     ) -> Any:
         """Generate a missing value once across processes: take the lock, or wait for its holder."""
-        token = uuid.uuid4().hex
-        lock = self._lock_key(key)
-        deadline = time.monotonic() + self.lock_timeout
-        while True:
-            if self.cache.add(lock, token, self.lock_timeout):
-                try:
-                    # Double-check: the previous holder may have stored it just now.
-                    env = self._read(self.cache.get_entry(key))
-                    if env is not None and env.is_servable(self._clock()):
-                        return env.value
-                    return self._generate(key, generator, timeout, stale_timeout, tags)
-                finally:
-                    self.cache.delete_if_equals(lock, token)
-            env = self._read(self.cache.get_entry(key))
-            if env is not None and env.is_servable(self._clock()):
+        fill = self._fill_lock(key)
+        try:
+            env = fill.acquire_or_wait()
+            if env is not None:
                 return env.value  # the holder stored it
-            if self.cache.get(lock) is None or time.monotonic() > deadline:
-                # No visible holder (the backend is down, or it just finished
-                # without storing), or it is taking too long: generate here.
-                return self._generate(key, generator, timeout, stale_timeout, tags)
-            time.sleep(_POLL)
+            return self._generate(key, generator, timeout, stale_timeout, tags)
+        finally:
+            fill.release()
+
+    def _fill_lock(self, key: str) -> FillLock[Envelope]:
+        # The refresh lock: a fill and a background refresh exclude each other.
+        return FillLock(
+            self.cache,
+            key,
+            self._servable,
+            self.lock_timeout,
+            lock=self._lock_key(key),
+            lock_timeout=self.lock_timeout,
+        )
+
+    def _servable(self, entry: Entry) -> Envelope | None:
+        env = self._read(entry)
+        return env if env is not None and env.is_servable(self._clock()) else None
 
     def _generate(
         self,
@@ -424,24 +424,14 @@ class StaleWhileRevalidateCache:
         tags: frozenset[str],
     ) -> Any:
         """Async :meth:`_fill`."""
-        token = uuid.uuid4().hex
-        lock = self._lock_key(key)
-        deadline = time.monotonic() + self.lock_timeout
-        while True:
-            if await self.cache.aadd(lock, token, self.lock_timeout):
-                try:
-                    env = self._read(await self.cache.aget_entry(key))
-                    if env is not None and env.is_servable(self._clock()):
-                        return env.value
-                    return await self._agenerate(key, generator, timeout, stale_timeout, tags)
-                finally:
-                    await self.cache.adelete_if_equals(lock, token)
-            env = self._read(await self.cache.aget_entry(key))
-            if env is not None and env.is_servable(self._clock()):
+        fill = self._fill_lock(key)
+        try:
+            env = await fill.aacquire_or_wait()
+            if env is not None:
                 return env.value
-            if await self.cache.aget(lock) is None or time.monotonic() > deadline:
-                return await self._agenerate(key, generator, timeout, stale_timeout, tags)
-            await asyncio.sleep(_POLL)
+            return await self._agenerate(key, generator, timeout, stale_timeout, tags)
+        finally:
+            await fill.arelease()
 
     async def _agenerate(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 
 from cache._clock import Clock
 from cache.advanced._envelope import Envelope
+from cache.advanced._fill import FillLock
 from cache.advanced._singleflight import AsyncSingleFlight
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
@@ -23,7 +24,6 @@ from cache.backend.base import Claim, Entry
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
-from cache.web._fill import FillLock
 from cache.web._stored import Captured, build_response
 
 __all__ = ["CacheMiddleware", "Route"]

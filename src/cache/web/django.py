@@ -38,6 +38,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.module_loading import import_string
 
 from cache.advanced._envelope import Envelope
+from cache.advanced._fill import FillLock
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
 from cache.backend._keys import reserved_key
@@ -45,7 +46,6 @@ from cache.backend.base import Claim, Entry
 from cache.errors import CacheTypeError
 from cache.web import headers as h
 from cache.web import keys
-from cache.web._fill import FillLock
 from cache.web._stored import Captured, build_response
 
 __all__ = ["CacheMiddleware", "cache_policy"]
@@ -98,7 +98,7 @@ class CacheMiddleware:
         try:
             return self._respond(request, self.get_response(request))
         finally:
-            fill: FillLock | None = getattr(request, "_cache_fill", None)
+            fill: FillLock[Envelope] | None = getattr(request, "_cache_fill", None)
             if fill is not None:  # after storing: waiting processes then find the entry
                 self._safely(fill.release)
 

@@ -1,0 +1,75 @@
+"""FillLock: the cross-process single flight under the interleavings that matter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cache._types import MISSING
+from cache.advanced._fill import FillLock
+from cache.backend import InMemoryCache, RedisCache
+from cache.backend.base import Entry
+from cache.testing.redis_server import free_port
+
+
+def _stored(entry: Entry) -> tuple[Any] | None:
+    return None if entry.value is MISSING else (entry.value,)
+
+
+class _HolderFinishesBetweenReads(InMemoryCache):
+    """A holder (another process) stores and unlocks just after the waiter read the entry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock: str | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == self.lock:
+            self.set("report", "from the holder")
+            self.delete(key)
+        return super().get(key, default)
+
+
+def test_a_waiter_finds_what_the_holder_stored_between_its_reads() -> None:
+    cache = _HolderFinishesBetweenReads()
+    fill = FillLock(cache, "report", _stored, wait=30)
+    cache.lock = fill.key
+    cache.add(fill.key, "the holder's token", 30)
+    assert fill.acquire_or_wait() == ("from the holder",)  # not None: "compute it again"
+    fill.release()
+    assert cache.get(fill.key) is None
+
+
+def test_a_waiter_takes_the_lock_a_holder_left_without_storing() -> None:
+    cache = InMemoryCache()
+    holder = FillLock(cache, "report", _stored, wait=30)
+    assert holder.acquire_or_wait() is None and holder.held
+    holder.release()  # it failed: nothing stored
+    waiter = FillLock(cache, "report", _stored, wait=30)
+    assert waiter.acquire_or_wait() is None and waiter.held  # computes, under the lock
+    assert cache.get(waiter.key) == waiter.token
+    waiter.release()
+    assert cache.get(waiter.key) is None
+
+
+class _CountingRedis(RedisCache):
+    def __init__(self, url: str) -> None:
+        super().__init__(url, connect_timeout=0.05)
+        self.lock_reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.lock_reads += 1
+        return super().get(key, default)
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        self.lock_reads += 1
+        return await super().aget(key, default)
+
+
+async def test_a_backend_that_does_not_answer_sends_the_waiter_to_compute_at_once() -> None:
+    cache = _CountingRedis(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    fill = FillLock(cache, "report", _stored, wait=30)
+    assert fill.acquire_or_wait() is None and not fill.held
+    assert cache.lock_reads == 2  # looked twice, then gave up waiting: no polling
+    assert await fill.aacquire_or_wait() is None and not fill.held
+    assert cache.lock_reads == 4
+    await cache.aclose()
