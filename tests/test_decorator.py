@@ -106,6 +106,52 @@ def test_methods_leave_self_out_of_the_key(backend: CacheBackend) -> None:
         set_default_cache(None)
 
 
+class Catalog:
+    @cached(timeout=60, prefix="catalog.load")
+    @classmethod
+    def load(cls, sku: str) -> str:
+        calls[f"{cls.__name__}:{sku}"] += 1
+        return f"{cls.__name__} {sku}"
+
+    @cached(timeout=60, prefix="catalog.price")
+    @staticmethod
+    def price(sku: str) -> int:
+        calls[f"price:{sku}"] += 1
+        return len(sku)
+
+    @cached(timeout=60, prefix="catalog.aload")
+    @classmethod
+    async def aload(cls, sku: str) -> str:
+        calls[f"a{cls.__name__}:{sku}"] += 1
+        return sku
+
+
+class Shop(Catalog):
+    pass
+
+
+async def test_classmethods_and_staticmethods(backend: CacheBackend) -> None:
+    set_default_cache(backend)
+    try:
+        assert Catalog.load("ab") == "Catalog ab" == Catalog().load("ab")
+        assert calls["Catalog:ab"] == 1
+        key = Catalog.load.key("ab")
+        assert key == 'catalog.load:[["type","tests.test_decorator.Catalog"],"ab"]'
+        assert Catalog.load.invalidate("ab") is True
+        assert Catalog().load("ab") == "Catalog ab" and calls["Catalog:ab"] == 2
+        assert Shop.load("ab") == "Shop ab" and calls["Shop:ab"] == 1  # cls is in the key
+        assert Catalog.price("abc") == 3 == Catalog().price("abc") and calls["price:abc"] == 1
+        assert Catalog().price.key("abc") == "catalog.price:'abc'"
+        assert Catalog.price.invalidate("abc") is True
+        assert Catalog.price("abc") == 3 and calls["price:abc"] == 2
+        assert await Catalog.aload("x") == "x" == await Catalog().aload("x")
+        assert calls["aCatalog:x"] == 1
+        assert await Catalog.aload.ainvalidate("x") is True
+        assert Catalog.__dict__["load"].__wrapped__.__name__ == "load"
+    finally:
+        set_default_cache(None)
+
+
 def test_templated_keys_and_tags(backend: CacheBackend, clock: FakeClock) -> None:
     @cached(
         timeout=600,
@@ -143,6 +189,7 @@ def test_argument_kinds_make_stable_keys(backend: CacheBackend) -> None:
     assert key == 'f:[[{"a":[1,2],"b":1},["set",[1,2,3]],["date","2026-11-24"]],{"flag":null}]'
     long_key = f.key("x" * 500)
     assert long_key.startswith("f:#") and len(long_key) == 3 + 64
+    assert f.key(datetime.date) == 'f:[[["type","datetime.date"]],{}]'  # a class: its path
 
 
 def test_keys_are_the_same_in_another_process() -> None:

@@ -17,13 +17,14 @@
     profile.refresh(1)         # compute it again now and store it
 
 Keys are built from the arguments (bound to the signature, defaults applied,
-``self``/``cls`` left out) and are the same in every process: never from
-Python's ``hash()``. ``key=`` and ``tags=`` may be templates naming the
-arguments (``"{user.id}"`` works too). Concurrent calls with one key compute
-once: in threads and in asyncio, and across processes sharing a backend (a
-lock in the backend; the others wait for the stored result). An exception
-reaches every waiter and is not stored; a returned ``None`` is stored and is a
-hit. With ``tags=`` or ``stale_while_revalidate=`` the entry is kept by
+``self`` left out, a classmethod's ``cls`` by its import path) and are the
+same in every process: never from Python's ``hash()``. ``key=`` and ``tags=``
+may be templates naming the arguments (``"{user.id}"`` works too). Concurrent
+calls with one key compute once: in threads and in asyncio, and across
+processes sharing a backend (a lock in the backend; the others wait for the
+stored result). An exception reaches every waiter and is not stored; a
+returned ``None`` is stored and is a hit. With ``tags=`` or
+``stale_while_revalidate=`` the entry is kept by
 :class:`~cache.advanced.StaleWhileRevalidateCache` (tag checks, background
 refresh).
 """
@@ -40,7 +41,7 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from cache._clock import Clock
 from cache._types import MISSING
@@ -54,7 +55,10 @@ if TYPE_CHECKING:
     from cache.advanced.swr import StaleWhileRevalidateCache
 
 __all__ = [
+    "BoundCached",
     "Cached",
+    "CachedClassMethod",
+    "CachedStaticMethod",
     "cached",
     "caching_disabled",
     "caching_enabled",
@@ -128,6 +132,8 @@ def _encode(value: object) -> Any:
     """JSON's fallback for argument values: a stable form, or a clear refusal."""
     if isinstance(value, (set, frozenset)):
         return ["set", sorted(value, key=repr)]
+    if isinstance(value, type):  # a class: by its import path, the same in every process
+        return ["type", f"{value.__module__}.{value.__qualname__}"]
     if isinstance(value, bytes):
         return ["bytes", value.hex()]
     for attribute in ("isoformat", "hex"):  # datetime, date, time; UUID has .hex as a str
@@ -175,6 +181,7 @@ class Cached(Generic[P, R]):
         cache: CacheBackend | None,
         prefix: str | None,
         clock: Clock | None = None,
+        skip: int | None = None,
     ) -> None:
         if not callable(func):
             raise CacheTypeError(f"@cached needs a function, got {type(func).__name__}")
@@ -202,7 +209,9 @@ class Cached(Generic[P, R]):
                     f"{what} {template!r} names {sorted(unknown)}, which are not arguments "
                     f"of {func.__qualname__}{self._signature}"
                 )
-        self._skip = 1 if params and names[0] in ("self", "cls") else 0
+        if skip is None:  # a method's self stays out of the key; a classmethod's cls does not
+            skip = 1 if params and names[0] == "self" else 0
+        self._skip = skip
         kinds = {p.kind for p in params}
         #: Positional calls map straight to parameters (no *args, no keyword-only).
         self._plain_signature = kinds <= {
@@ -511,6 +520,50 @@ class BoundCached(Generic[P, R]):
         return self._cached.refresh(self.__self__, *args, **kwargs)
 
 
+class CachedClassMethod(Generic[P, R]):
+    """A cached ``classmethod``: bound to the class whether reached from it or an instance.
+
+    Unlike a method's ``self``, ``cls`` is part of the key (by its import
+    path): ``Base.load(1)`` and ``Sub.load(1)`` are cached apart.
+    """
+
+    def __init__(self, cached: Cached[Any, R]) -> None:
+        self.cached = cached
+        self.__doc__ = cached.func.__doc__
+        self.__wrapped__ = cached.func
+
+    def __get__(self, obj: object, objtype: type | None = None) -> BoundCached[P, R]:
+        """Bind to the class: ``Model.load(...)``, ``Model.load.invalidate(...)``."""
+        return BoundCached(self.cached, objtype if objtype is not None else type(obj))
+
+
+class CachedStaticMethod(Generic[P, R]):
+    """A cached ``staticmethod``: the same memoized function from the class or an instance."""
+
+    def __init__(self, cached: Cached[P, R]) -> None:
+        self.cached = cached
+        self._function = cached.as_function()
+        self.__doc__ = cached.func.__doc__
+        self.__wrapped__ = cached.func
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Cached[P, R]:
+        """Return the memoized function (typed as the :class:`Cached` it forwards to)."""
+        return self._function  # type: ignore[return-value]
+
+
+class _Decorator(Protocol):
+    """What ``cached(...)`` returns: typed per kind of function it decorates."""
+
+    @overload
+    def __call__(self, func: classmethod[Any, P, R], /) -> CachedClassMethod[P, R]: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]  # a staticmethod is callable too
+        self, func: staticmethod[P, R], /
+    ) -> CachedStaticMethod[P, R]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> Cached[P, R]: ...
+
+
 def cached(
     timeout: float = 300,
     *,
@@ -520,8 +573,10 @@ def cached(
     cache: CacheBackend | None = None,
     prefix: str | None = None,
     clock: Clock | None = None,
-) -> Callable[[Callable[P, R]], Cached[P, R]]:
-    """Memoize a function, an ``async def`` function or a method.
+) -> _Decorator:
+    """Memoize a function, an ``async def`` function, a method, a classmethod or a staticmethod.
+
+    On a ``classmethod`` or ``staticmethod``, put ``@cached`` above it.
 
     Args:
         timeout: Seconds a result stays fresh.
@@ -536,8 +591,8 @@ def cached(
         clock: Wall-clock seconds for the deadlines of tagged and SWR entries (tests).
     """
 
-    def decorate(func: Callable[P, R]) -> Cached[P, R]:
-        memoized = Cached(
+    def memoize(func: Callable[..., Any], skip: int | None = None) -> Cached[Any, Any]:
+        return Cached(
             func,
             timeout=timeout,
             key=key,
@@ -546,10 +601,19 @@ def cached(
             cache=cache,
             prefix=prefix,
             clock=clock,
+            skip=skip,
         )
+
+    def decorate(func: Any) -> Any:
+        if isinstance(func, classmethod):
+            # cls stays in the key: a subclass's call may well return something else.
+            return CachedClassMethod(memoize(func.__func__, skip=0))
+        if isinstance(func, staticmethod):
+            return CachedStaticMethod(memoize(func.__func__, skip=0))
+        memoized = memoize(func)
         # Functions get a plain function (faster, and still a coroutine
         # function when async), typed as the Cached it forwards to.
-        return memoized if memoized._skip else memoized.as_function()  # type: ignore[return-value]
+        return memoized if memoized._skip else memoized.as_function()
 
     if callable(timeout):
         raise CacheTypeError("use @cached() or @cached(timeout=...), with parentheses")
