@@ -168,24 +168,42 @@ def test_stale_if_error_serves_the_stored_copy_when_the_view_fails(
     assert client.get("/api/e").status_code == 500
 
 
-def test_concurrent_misses_run_the_view_once(client: Client) -> None:
-    # Each thread has its own Client, hence its own middleware: like separate
-    # processes, they meet only at the fill lock in the backend.
+def _at_once(url: str, clients: int) -> list[tuple[bytes, str]]:
+    """GET ``url`` from several threads at once: content and Cache-Status of each."""
     results: list[tuple[bytes, str]] = []
 
     def fetch() -> None:
-        response = Client().get("/api/c?slow=0.2")
+        response = Client().get(url)
         results.append((response.content, response.headers["Cache-Status"]))
 
-    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    threads = [threading.Thread(target=fetch) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return results
+
+
+def test_concurrent_misses_run_the_view_once(client: Client) -> None:
+    # Each thread has its own Client, hence its own middleware: like separate
+    # processes, they meet only at the fill lock in the backend.
+    results = _at_once("/api/c?slow=0.2", 4)
     assert calls["c"] == 1
     assert {content for content, _ in results} == {b"c #1"}
     details = sorted(status for _, status in results)
     assert details.count("cache; fwd=miss; detail=collapsed") == 3
+
+
+def test_concurrent_requests_in_the_stale_if_error_window_run_the_view_once(
+    client: Client, clock: FakeClock
+) -> None:
+    client.get("/api/w?slow=0.2")
+    clock.advance(60)  # past the stale window, within stale-if-error
+    results = _at_once("/api/w?slow=0.2", 4)
+    assert calls["w"] == 2  # the view ran once for the four
+    assert {content for content, _ in results} == {b"w #2"}
+    details = sorted(status for _, status in results)
+    assert details.count("cache; fwd=stale; detail=collapsed") == 3
 
 
 def test_a_backend_failure_passes_requests_to_the_view(client: Client) -> None:

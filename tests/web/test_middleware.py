@@ -223,6 +223,27 @@ async def test_stale_if_error(
     assert recovered.text.startswith("/api/sie #3")
 
 
+async def test_concurrent_requests_in_the_stale_if_error_window_reach_the_app_once(
+    site: tuple[App, CacheMiddleware, Client], clock: FakeClock
+) -> None:
+    app, _, client = site
+    url = "/api/sie?slow=0.1"
+    await client.get(url)
+    clock.advance(100)  # past both windows, inside stale_if_error=300
+    app.status_override = 503
+    failing = await asyncio.gather(*(client.get(url) for _ in range(5)))
+    assert app.calls["/api/sie"] == 2  # the failing app was asked once for all five
+    assert {r.text.split(" lang")[0] for r in failing} == {"/api/sie #1"}
+    assert all(r.headers["cache-status"].endswith("detail=stale-if-error") for r in failing)
+    app.status_override = None
+    recovered = await asyncio.gather(*(client.get(url) for _ in range(5)))
+    assert app.calls["/api/sie"] == 3
+    assert {r.text.split(" lang")[0] for r in recovered} == {"/api/sie #3"}
+    details = sorted(r.headers["cache-status"] for r in recovered)
+    assert details.count("cache; fwd=stale; detail=stored") == 1
+    assert details.count("cache; fwd=stale; detail=collapsed") == 4
+
+
 async def test_concurrent_misses_reach_the_app_once(
     site: tuple[App, CacheMiddleware, Client],
 ) -> None:

@@ -279,10 +279,8 @@ class CacheMiddleware:
             await self._safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
         started = time.perf_counter()
         self.outcomes[f"{route.content_type}:miss"] += 1
-        if env is not None and now < env.stale_until + sie:
-            await self._fetch_or_stale(scope, receive, send, route, policy, headers, key, url, env)
-        else:
-            await self._miss(scope, receive, send, route, policy, headers, key, url)
+        stale = env if env is not None and now < env.stale_until + sie else None
+        await self._miss(scope, receive, send, route, policy, headers, key, url, stale)
         self.manager.stats.record_miss(time.perf_counter() - started)
 
     async def _miss(
@@ -295,7 +293,13 @@ class CacheMiddleware:
         headers: h.Headers,
         key: str,
         url: str,
+        stale: Envelope | None = None,
     ) -> None:
+        """Ask the app once for every concurrent request of ``key``, in and across processes.
+
+        ``stale``: an entry past its windows but inside stale-if-error, served
+        when the app fails.
+        """
         leader = key not in self._flight._calls
         streamed: list[bool] = []
 
@@ -307,8 +311,16 @@ class CacheMiddleware:
             try:
                 if stored is not None:
                     return Captured.from_record(stored.value)
-                captured = await self._fetch(scope, receive, send, streamed)
-                if captured is not None:
+                try:
+                    captured = await self._fetch(
+                        scope, receive, send, streamed, hold_errors=stale is not None
+                    )
+                except Exception:
+                    if stale is None:
+                        raise
+                    log.warning("app failed; serving stale (stale-if-error)", exc_info=True)
+                    return Captured(500, [], b"")
+                if captured is not None and (stale is None or captured.status < 500):
                     await self._store(scope, route, policy, headers, captured)
                 return captured
             finally:
@@ -320,10 +332,15 @@ class CacheMiddleware:
         if captured is None:  # the leader's response could not be shared: ask the app ourselves
             await self._fetch(scope, receive, send, [], share=False)
             return
-        collapsed = not leader or captured.stored_at is not None
-        status = h.cache_status(False, fwd="miss", detail="collapsed" if collapsed else "stored")
-        age = 0.0 if captured.stored_at is None else max(0.0, self._clock() - captured.stored_at)
-        await self._send_captured(scope, send, captured, headers, policy, status, age)
+        if stale is not None and captured.status >= 500:
+            self.manager.stats.record_stale()
+            status = h.cache_status(
+                True, ttl=stale.fresh_until - self._clock(), detail="stale-if-error"
+            )
+            await self._serve(scope, send, stale, headers, policy, status)
+            return
+        fwd = "miss" if stale is None else "stale"
+        await self._send_fetched(scope, send, captured, headers, policy, fwd, leader)
 
     def _fresh_envelope(self, entry: Entry) -> Envelope | None:
         """Return the entry's envelope if it is fresh and its tags are current."""
@@ -332,39 +349,21 @@ class CacheMiddleware:
             return None
         return env if self.manager.tags.matches(env.tags, entry.refs) else None
 
-    async def _fetch_or_stale(
+    async def _send_fetched(
         self,
         scope: Scope,
-        receive: Receive,
         send: Send,
-        route: Route,
-        policy: CachePolicy,
+        captured: Captured,
         headers: h.Headers,
-        key: str,
-        url: str,
-        env: Envelope,
+        policy: CachePolicy,
+        fwd: str,
+        leader: bool,
     ) -> None:
-        streamed: list[bool] = []
-        try:
-            captured = await self._fetch(scope, receive, send, streamed, hold_errors=True)
-        except Exception:
-            log.warning("app failed; serving a stale response (stale-if-error)", exc_info=True)
-            captured = Captured(500, [], b"")
-        if streamed:
-            return
-        if captured is None:
-            await self._fetch(scope, receive, send, [], share=False)
-            return
-        if captured.status >= 500:
-            self.manager.stats.record_stale()
-            status = h.cache_status(
-                True, ttl=env.fresh_until - self._clock(), detail="stale-if-error"
-            )
-            await self._serve(scope, send, env, headers, policy, status)
-            return
-        await self._store(scope, route, policy, headers, captured)
-        status = h.cache_status(False, fwd="stale", detail="stored")
-        await self._send_captured(scope, send, captured, headers, policy, status, age=0.0)
+        """Send what the app answered this request, or what another request fetched."""
+        collapsed = not leader or captured.stored_at is not None
+        status = h.cache_status(False, fwd=fwd, detail="collapsed" if collapsed else "stored")
+        age = 0.0 if captured.stored_at is None else max(0.0, self._clock() - captured.stored_at)
+        await self._send_captured(scope, send, captured, headers, policy, status, age)
 
     async def _fetch(
         self,
@@ -401,7 +400,7 @@ class CacheMiddleware:
                 start = message
                 reason = h.storable_response(message["status"], _decode(message.get("headers", [])))
                 if hold_errors and message["status"] >= 500:
-                    reason = None  # held back, never stored (see _fetch_or_stale)
+                    reason = None  # held back, never stored (see _miss)
                 if reason is not None or passing:
                     passing = True
                     streamed.append(True)

@@ -176,15 +176,16 @@ class CacheMiddleware:
         if claimed:
             self.cache.delete_if_equals(claim.key, claim.token)  # type: ignore[union-attr]
         self.manager.stats.record_miss()
-        if env is not None and now < env.stale_until + self.stale_if_error:
+        in_error_window = env is not None and now < env.stale_until + self.stale_if_error
+        if in_error_window:
             request._cache_stale = env  # served instead of a failure (stale-if-error)
-        else:
-            fill = FillLock(self.cache, key, self._fresh, self.fill_wait)
-            request._cache_fill = fill
-            stored = fill.acquire_or_wait()
-            if stored is not None:  # another thread or process ran the view just now
-                status = h.cache_status(False, fwd="miss", detail="collapsed")
-                return self._answer_envelope(request, stored, policy, status)
+        fill = FillLock(self.cache, key, self._fresh, self.fill_wait)
+        request._cache_fill = fill
+        stored = fill.acquire_or_wait()
+        if stored is not None:  # another thread or process ran the view just now
+            fwd = "stale" if in_error_window else "miss"
+            status = h.cache_status(False, fwd=fwd, detail="collapsed")
+            return self._answer_envelope(request, stored, policy, status)
         request._cache_pending = (content_type, policy)
         return False
 
