@@ -12,6 +12,7 @@ store" (and removes what was stored), as in Django.
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,7 +281,11 @@ class CacheBackend(abc.ABC):
 
     async def adecr(self, key: str, delta: int = 1) -> int:
         """Async :meth:`decr`."""
-        return self.decr(key, delta)
+        return await self.aincr(key, -delta)
+
+    async def attl(self, key: str) -> float | Missing | None:
+        """Async :meth:`ttl`."""
+        return self.ttl(key)
 
     async def aclear(self) -> None:
         """Async :meth:`clear`."""
@@ -304,13 +309,21 @@ class CacheBackend(abc.ABC):
 
     async def ahas_key(self, key: str) -> bool:
         """Async :meth:`has_key`."""
-        return self.has_key(key)
+        return await self.aget(key, MISSING) is not MISSING
 
     async def aget_or_set(
         self, key: str, default: Callable[[], Any] | Any, timeout: Timeout = None
     ) -> Any:
-        """Async :meth:`get_or_set` (a callable ``default`` is called, not awaited)."""
-        return self.get_or_set(key, default, timeout)
+        """Async :meth:`get_or_set`; a callable ``default`` may be async (it is awaited)."""
+        value = await self.aget(key, MISSING)
+        if value is not MISSING:
+            return value
+        value = default() if callable(default) else default
+        if inspect.isawaitable(value):
+            value = await value
+        await self.aadd(key, value, timeout)
+        stored = await self.aget(key, MISSING)
+        return value if stored is MISSING else stored
 
     async def aindex_add(self, index: str, members: Mapping[str, float]) -> int:
         """Async :meth:`index_add`."""

@@ -82,6 +82,13 @@ async def _close_at_loop_shutdown(client: Any) -> AsyncGenerator[None, None]:
         await client.aclose()
 
 
+def _seconds_left(pttl: int) -> float | Missing | None:
+    """Read a ``PTTL`` reply: -1 never expires, -2 (or down) absent."""
+    if pttl == -1:
+        return None
+    return MISSING if pttl < 0 else pttl / 1000
+
+
 class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
     """A cache shared by every process and host that reaches one Redis (or Valkey, or cluster).
 
@@ -346,10 +353,12 @@ class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
         MISSING too when Redis is down (and ``strict`` is off).
         """
         k = self._k(check_key(key))
-        ms = int(self._run("ttl", lambda side: side.client.pttl(k), -2))
-        if ms == -1:
-            return None
-        return MISSING if ms < 0 else ms / 1000
+        return _seconds_left(int(self._run("ttl", lambda side: side.client.pttl(k), -2)))
+
+    async def attl(self, key: str) -> float | Missing | None:
+        """Async :meth:`ttl`."""
+        k = self._k(check_key(key))
+        return _seconds_left(int(await self._arun("ttl", lambda side: side.client.pttl(k), -2)))
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give ``key`` a new timeout; return True if it exists."""

@@ -343,11 +343,19 @@ class BackendContract:
         assert await backend.aincr("n", 2) == 2
         assert await backend.adecr("n") == 1
         assert await backend.atouch("k", 30) is True
+        left = await backend.attl("k")
+        assert isinstance(left, float) and 29 < left <= 30
+        assert await backend.attl("absent") is MISSING
         await backend.aset_many({"x": 1, "y": 2})
         assert await backend.aget_many(["x", "y"]) == {"x": 1, "y": 2}
         assert await backend.adelete_many(["x", "y"]) == 2
         assert await backend.ahas_key("k") is True
         assert await backend.aget_or_set("g", lambda: 7) == 7
+
+        async def eight() -> int:
+            return 8
+
+        assert await backend.aget_or_set("h", eight) == 8  # an async default is awaited
         assert await backend.aindex_add("ix", {"m:1": 1.0, "m:2": 2.0}) == 2
         assert await backend.aindex_prefix("ix", "m:") == ["m:1", "m:2"]
         assert await backend.aindex_scan("ix") == ["m:1", "m:2"]
