@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from cache._types import MISSING
-from cache.advanced._fill import FillLock
+from cache.advanced._fill import FillLock, poll_delays
 from cache.backend import InMemoryCache, RedisCache
 from cache.backend.base import Entry
 from cache.testing.redis_server import free_port
@@ -73,3 +74,11 @@ async def test_a_backend_that_does_not_answer_sends_the_waiter_to_compute_at_onc
     assert await fill.aacquire_or_wait() is None and not fill.held
     assert cache.lock_reads == 4
     await cache.aclose()
+
+
+def test_waits_between_looks_grow_to_a_cap() -> None:
+    delays = list(itertools.islice(poll_delays(), 30))
+    assert 0.004 <= delays[0] <= 0.006  # a quick fill is seen quickly
+    assert all(later > earlier for earlier, later in itertools.pairwise(delays[:6]))
+    assert all(0.08 <= d <= 0.12 for d in delays[12:])  # a slow one is not hammered
+    assert sum(delays) > 1.5  # 30 looks span seconds, not 300 ms

@@ -14,9 +14,10 @@ collapsed before this by a single flight.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from cache.backend._keys import reserved_key
@@ -26,8 +27,21 @@ __all__ = ["FillLock"]
 
 T = TypeVar("T")
 
-#: Seconds between looks at an entry another process is filling.
-POLL = 0.01
+#: Seconds between looks at an entry another process is filling: short at
+#: first (most fills are quick), then longer, so that a waiter on a slow fill
+#: does not hammer the backend (three commands a look).
+FIRST_POLL = 0.005
+MAX_POLL = 0.1
+
+
+def poll_delays() -> Iterator[float]:
+    """Yield the waits between looks: 5 ms growing by half each time up to 100 ms, jittered."""
+    delay = FIRST_POLL
+    while True:
+        yield delay * random.uniform(0.8, 1.2)  # spreads waiters apart
+        delay = min(delay * 1.5, MAX_POLL)
+
+
 #: Seconds the lock lives if its holder dies.
 LOCK_TIMEOUT = 30.0
 
@@ -70,6 +84,7 @@ class FillLock(Generic[T]):
         """
         deadline = time.monotonic() + self.wait
         vacant = False
+        delays = poll_delays()
         while True:
             took = self.cache.add(self.key, self.token, self.lock_timeout)
             self.held = took
@@ -85,12 +100,13 @@ class FillLock(Generic[T]):
                 vacant = True  # the holder finished between our reads: look again at once
                 continue
             vacant = False
-            time.sleep(POLL)
+            time.sleep(next(delays))
 
     async def aacquire_or_wait(self) -> T | None:
         """Async :meth:`acquire_or_wait`."""
         deadline = time.monotonic() + self.wait
         vacant = False
+        delays = poll_delays()
         while True:
             took = await self.cache.aadd(self.key, self.token, self.lock_timeout)
             self.held = took
@@ -105,7 +121,7 @@ class FillLock(Generic[T]):
                 vacant = True
                 continue
             vacant = False
-            await asyncio.sleep(POLL)
+            await asyncio.sleep(next(delays))
 
     def release(self) -> None:
         """Give the lock back if this process holds it."""
