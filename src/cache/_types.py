@@ -28,3 +28,5 @@ MISSING = Missing.MISSING
 Key: TypeAlias = str
 #: Seconds as int or float, a ``timedelta``, or ``None`` for the engine's default.
 Timeout: TypeAlias = "int | float | datetime.timedelta | None"
+#: A length of time: seconds as int or float, or a ``timedelta``.
+Duration: TypeAlias = "int | float | datetime.timedelta"

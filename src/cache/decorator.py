@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from cache._clock import Clock
-from cache._types import MISSING
+from cache._types import MISSING, Duration
 from cache.advanced._fill import LOCK_TIMEOUT, FillLock
 from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
 from cache.backend._keys import MAX_KEY_LENGTH, check_seconds
@@ -174,10 +174,10 @@ class Cached(Generic[P, R]):
         self,
         func: Callable[P, R],
         *,
-        timeout: float,
+        timeout: Duration,
         key: str | None,
         tags: Iterable[str],
-        stale_while_revalidate: float,
+        stale_while_revalidate: Duration,
         cache: CacheBackend | None,
         prefix: str | None,
         clock: Clock | None = None,
@@ -565,11 +565,11 @@ class _Decorator(Protocol):
 
 
 def cached(
-    timeout: float = 300,
+    timeout: Duration = 300,
     *,
     key: str | None = None,
     tags: Iterable[str] = (),
-    stale_while_revalidate: float = 0,
+    stale_while_revalidate: Duration = 0,
     cache: CacheBackend | None = None,
     prefix: str | None = None,
     clock: Clock | None = None,
@@ -579,7 +579,7 @@ def cached(
     On a ``classmethod`` or ``staticmethod``, put ``@cached`` above it.
 
     Args:
-        timeout: Seconds a result stays fresh.
+        timeout: Seconds (or a ``timedelta``) a result stays fresh.
         key: A template of the key naming the arguments, e.g. ``"profile:{user_id}"``;
             by default the function's module and name with its arguments.
         tags: Templates of tags, e.g. ``["user:{user_id}"]``: ``CacheTag.invalidate_tag``

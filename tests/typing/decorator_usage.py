@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from typing_extensions import assert_type
 
 from cache import cached
@@ -12,7 +14,7 @@ def profile(user_id: int, verbose: bool = False) -> dict[str, int]:
     return {"id": user_id}
 
 
-@cached(timeout=60)
+@cached(timeout=datetime.timedelta(minutes=1), stale_while_revalidate=datetime.timedelta(hours=1))
 async def aprofile(user_id: int) -> dict[str, int]:
     return {"id": user_id}
 

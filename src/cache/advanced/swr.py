@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cache._clock import Clock
+from cache._types import Duration
 from cache.advanced._envelope import Envelope
 from cache.advanced._fill import FillLock
 from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
@@ -96,7 +97,7 @@ class StaleWhileRevalidateCache:
 
     @staticmethod
     def _check(
-        key: str, generator: object, timeout: float, stale_timeout: float, tags: object
+        key: str, generator: object, timeout: Duration, stale_timeout: Duration, tags: object
     ) -> tuple[str, float, float, frozenset[str]]:
         key = check_key(key)
         if not callable(generator):
@@ -218,8 +219,8 @@ class StaleWhileRevalidateCache:
         self,
         key: str,
         generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float = 0,
+        timeout: Duration,
+        stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
     ) -> tuple[Any, bool]:
@@ -346,8 +347,8 @@ class StaleWhileRevalidateCache:
         self,
         key: str,
         generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float = 0,
+        timeout: Duration,
+        stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
     ) -> Any:
@@ -374,8 +375,8 @@ class StaleWhileRevalidateCache:
         self,
         key: str,
         generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float = 0,
+        timeout: Duration,
+        stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
     ) -> tuple[Any, bool]:
@@ -404,8 +405,8 @@ class StaleWhileRevalidateCache:
         self,
         key: str,
         generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float = 0,
+        timeout: Duration,
+        stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
     ) -> Any:
