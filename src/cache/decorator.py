@@ -31,19 +31,25 @@ refresh).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import inspect
 import json
-import os
-import string
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from cache._clock import Clock
+from cache._memo_keys import READABLE_LIMIT, SIMPLE, encode, template_names
+from cache._memo_methods import BoundCached, CachedClassMethod, CachedStaticMethod
+from cache._memo_state import (
+    State,
+    caching_disabled,
+    caching_enabled,
+    get_default_cache,
+    set_caching_enabled,
+    set_default_cache,
+)
 from cache._types import MISSING, Duration
 from cache.advanced._fill import LOCK_TIMEOUT, FillLock
 from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
@@ -72,99 +78,10 @@ Q = ParamSpec("Q")
 R = TypeVar("R")
 S = TypeVar("S")
 
-#: Argument types whose ``repr`` is a stable, unambiguous key part.
-_SIMPLE = frozenset({str, int, float, bool, type(None)})
-#: Keys longer than this store a digest of their arguments instead.
-_READABLE_LIMIT = 200
-
-
-class _State:
-    enabled = True
-    default: CacheBackend | None = None
-    lock = threading.Lock()
-
-
-def set_caching_enabled(enabled: bool) -> None:
-    """Turn every ``@cached`` function on or off (off: each call runs the function)."""
-    _State.enabled = bool(enabled)
-
-
-def caching_enabled() -> bool:
-    """Return whether ``@cached`` functions use the cache."""
-    return _State.enabled
-
-
-@contextlib.contextmanager
-def caching_disabled() -> Iterator[None]:
-    """Run the block with every ``@cached`` function calling straight through (for tests)."""
-    before = _State.enabled
-    _State.enabled = False
-    try:
-        yield
-    finally:
-        _State.enabled = before
-
-
-def set_default_cache(backend: CacheBackend | None) -> None:
-    """Set the backend of ``@cached`` functions given no ``cache=`` (None: back to the default)."""
-    if backend is not None and not isinstance(backend, CacheBackend):
-        raise CacheTypeError(f"backend must be a CacheBackend, got {type(backend).__name__}")
-    _State.default = backend
-
-
-def get_default_cache() -> CacheBackend:
-    """Return the default backend: set by :func:`set_default_cache`, else from ``CACHE_URL``.
-
-    Without either, an ``InMemoryCache`` of 10,000 entries.
-    """
-    backend = _State.default
-    if backend is None:
-        with _State.lock:
-            if _State.default is None:
-                from cache.config import from_url  # noqa: PLC0415 - the config is rarely needed
-
-                _State.default = from_url(os.environ.get("CACHE_URL") or "memory://")
-            backend = _State.default
-    return backend
-
-
-def _encode(value: object) -> Any:
-    """JSON's fallback for argument values: a stable form, or a clear refusal."""
-    if isinstance(value, (set, frozenset)):
-        return ["set", sorted(value, key=repr)]
-    if isinstance(value, type):  # a class: by its import path, the same in every process
-        return ["type", f"{value.__module__}.{value.__qualname__}"]
-    if isinstance(value, bytes):
-        return ["bytes", value.hex()]
-    for attribute in ("isoformat", "hex"):  # datetime, date, time; UUID has .hex as a str
-        method = getattr(value, attribute, None)
-        if callable(method):
-            return [type(value).__name__, method()]
-    if type(value).__name__ in ("UUID", "Decimal", "Path", "PosixPath", "WindowsPath"):
-        return [type(value).__name__, str(value)]
-    raise TypeError(type(value).__name__)
-
 
 def _stored(entry: Entry) -> tuple[Any] | None:
     """Return the stored result boxed (a cached ``None`` counts as found), or None."""
     return None if entry.value is MISSING else (entry.value,)
-
-
-def _template_names(template: str, what: str) -> set[str]:
-    """Return the argument names a ``{name}`` template uses, checking its syntax."""
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        raise CacheTypeError(f"{what} {template!r} is not a valid template: {exc}") from None
-    names = set()
-    for field in fields:
-        name = field.split(".", 1)[0].split("[", 1)[0]
-        if not name or name.isdigit():
-            raise CacheTypeError(
-                f"{what} {template!r} must name arguments, e.g. '{{user_id}}', not '{{{field}}}'"
-            )
-        names.add(name)
-    return names
 
 
 class Cached(Generic[P, R]):
@@ -203,7 +120,7 @@ class Cached(Generic[P, R]):
         for template, what in [(key, "key"), *((t, "tag") for t in self.tags)]:
             if template is None:
                 continue
-            unknown = _template_names(template, what) - set(names)
+            unknown = template_names(template, what) - set(names)
             if unknown:
                 raise CacheTypeError(
                     f"{what} {template!r} names {sorted(unknown)}, which are not arguments "
@@ -230,7 +147,7 @@ class Cached(Generic[P, R]):
         self._fast = self._plain and not self.is_async and key is None and self._plain_signature
         self._count = len(names)
         self._key_head = f"{self._prefix}:"
-        self._readable_max = len(self._key_head) + _READABLE_LIMIT
+        self._readable_max = len(self._key_head) + READABLE_LIMIT
         self._clock = clock
 
     # -- keys ------------------------------------------------------------------------
@@ -253,22 +170,22 @@ class Cached(Generic[P, R]):
             return self.key_template.format_map(self._arguments(args, kwargs))
         values = self._values(args, kwargs)[self._skip :]
         for value in values:
-            if type(value) not in _SIMPLE:
+            if type(value) not in SIMPLE:
                 break
         else:
             # Unambiguous for these types: a str's repr quotes (and escapes) its commas.
             text = ", ".join(map(repr, values))
-            if len(text) <= _READABLE_LIMIT:
+            if len(text) <= READABLE_LIMIT:
                 return f"{self._prefix}:{text}"
             return f"{self._prefix}:#{hashlib.sha256(text.encode()).hexdigest()}"
         try:
-            text = json.dumps(values, default=_encode, sort_keys=True, separators=(",", ":"))
+            text = json.dumps(values, default=encode, sort_keys=True, separators=(",", ":"))
         except TypeError as exc:
             raise CacheTypeError(
                 f"an argument of {self.func.__qualname__} is a {exc}, which has no stable key: "
                 f"give @cached a key template naming what identifies it, e.g. key='{{user.id}}'"
             ) from None
-        if len(text) + len(self._prefix) >= MAX_KEY_LENGTH or len(text) > _READABLE_LIMIT:
+        if len(text) + len(self._prefix) >= MAX_KEY_LENGTH or len(text) > READABLE_LIMIT:
             return f"{self._prefix}:#{hashlib.sha256(text.encode()).hexdigest()}"
         return f"{self._prefix}:{text}"
 
@@ -309,7 +226,7 @@ class Cached(Generic[P, R]):
         parameter given, costs one ``repr`` and one backend read.
         """
         call, head, count = self._call, self._key_head, self._count
-        simple, missing, state, limit = _SIMPLE, MISSING, _State, self._readable_max
+        simple, missing, state, limit = SIMPLE, MISSING, State, self._readable_max
         key_ok = self.key_template is None
         fixed_get = None if self.cache is None else self.cache.get
 
@@ -363,7 +280,7 @@ class Cached(Generic[P, R]):
         return wrapper  # type: ignore[no-any-return]
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not _State.enabled:
+        if not State.enabled:
             return self.func(*args, **kwargs)
         if self.is_async:
             return self._acall(args, kwargs)
@@ -488,67 +405,6 @@ class Cached(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<cached {self._prefix} timeout={self.timeout:g}>"
-
-
-class BoundCached(Generic[P, R]):
-    """A :class:`Cached` method bound to its instance."""
-
-    __slots__ = ("__self__", "_cached")
-
-    def __init__(self, cached: Cached[Any, R], obj: object) -> None:
-        self._cached = cached
-        self.__self__ = obj
-
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Call the method through the cache."""
-        return self._cached(self.__self__, *args, **kwargs)
-
-    def key(self, *args: P.args, **kwargs: P.kwargs) -> str:
-        """See :meth:`Cached.key`."""
-        return self._cached.key(self.__self__, *args, **kwargs)
-
-    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
-        """See :meth:`Cached.invalidate`."""
-        return self._cached.invalidate(self.__self__, *args, **kwargs)
-
-    async def ainvalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
-        """See :meth:`Cached.ainvalidate`."""
-        return await self._cached.ainvalidate(self.__self__, *args, **kwargs)
-
-    def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """See :meth:`Cached.refresh`."""
-        return self._cached.refresh(self.__self__, *args, **kwargs)
-
-
-class CachedClassMethod(Generic[P, R]):
-    """A cached ``classmethod``: bound to the class whether reached from it or an instance.
-
-    Unlike a method's ``self``, ``cls`` is part of the key (by its import
-    path): ``Base.load(1)`` and ``Sub.load(1)`` are cached apart.
-    """
-
-    def __init__(self, cached: Cached[Any, R]) -> None:
-        self.cached = cached
-        self.__doc__ = cached.func.__doc__
-        self.__wrapped__ = cached.func
-
-    def __get__(self, obj: object, objtype: type | None = None) -> BoundCached[P, R]:
-        """Bind to the class: ``Model.load(...)``, ``Model.load.invalidate(...)``."""
-        return BoundCached(self.cached, objtype if objtype is not None else type(obj))
-
-
-class CachedStaticMethod(Generic[P, R]):
-    """A cached ``staticmethod``: the same memoized function from the class or an instance."""
-
-    def __init__(self, cached: Cached[P, R]) -> None:
-        self.cached = cached
-        self._function = cached.as_function()
-        self.__doc__ = cached.func.__doc__
-        self.__wrapped__ = cached.func
-
-    def __get__(self, obj: object, objtype: type | None = None) -> Cached[P, R]:
-        """Return the memoized function (typed as the :class:`Cached` it forwards to)."""
-        return self._function  # type: ignore[return-value]
 
 
 class _Decorator(Protocol):
