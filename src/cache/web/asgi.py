@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cache._clock import Clock
@@ -24,54 +21,23 @@ from cache.backend.base import Claim, Entry
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
+from cache.web._purge import purge
+from cache.web._routes import (
+    UNSAFE,
+    ASGIApp,
+    Message,
+    Receive,
+    Route,
+    Scope,
+    Send,
+    decode_headers,
+    encode_headers,
+)
 from cache.web._stored import Captured, build_response
 
 __all__ = ["CacheMiddleware", "Route"]
 
 log = logging.getLogger("cache.web")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True)
-class Route:
-    """Responses whose path fully matches ``pattern`` are cached under ``content_type``'s policy.
-
-    The ``allow_*`` switches opt in to caching requests that are bypassed by
-    default: with ``Authorization`` or ``Cookie`` (every user then shares the
-    response), with a ``Range`` header (the full response is served), or with
-    a body.
-    """
-
-    pattern: str
-    content_type: str
-    allow_authorization: bool = False
-    allow_range: bool = False
-    allow_body: bool = False
-    allow_cookies: bool = False
-    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "regex", re.compile(self.pattern))
-        except re.error as exc:
-            raise CacheTypeError(
-                f"route pattern {self.pattern!r} is not a valid regex: {exc}"
-            ) from None
-
-
-def _decode(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
-
-
-def _encode(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
 class CacheMiddleware:
@@ -157,8 +123,8 @@ class CacheMiddleware:
         if route is None:
             await self.app(scope, receive, send)
             return
-        request_headers = _decode(scope["headers"])
-        if method in _UNSAFE:
+        request_headers = decode_headers(scope["headers"])
+        if method in UNSAFE:
             await self._unsafe(scope, receive, send, route, request_headers)
             return
         reason = self._bypass_reason(scope, route, request_headers)
@@ -202,7 +168,7 @@ class CacheMiddleware:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
-                message["headers"] = list(message.get("headers", [])) + _encode(extra)
+                message["headers"] = list(message.get("headers", [])) + encode_headers(extra)
             await send(message)
 
         return wrapped
@@ -398,7 +364,9 @@ class CacheMiddleware:
             nonlocal start, size, passing
             if message["type"] == "http.response.start":
                 start = message
-                reason = h.storable_response(message["status"], _decode(message.get("headers", [])))
+                reason = h.storable_response(
+                    message["status"], decode_headers(message.get("headers", []))
+                )
                 if hold_errors and message["status"] >= 500:
                     reason = None  # held back, never stored (see _miss)
                 if reason is not None or passing:
@@ -409,7 +377,7 @@ class CacheMiddleware:
                         dict(
                             message,
                             headers=list(message.get("headers", []))
-                            + _encode([("cache-status", status)]),
+                            + encode_headers([("cache-status", status)]),
                         )
                     )
                 return
@@ -429,7 +397,7 @@ class CacheMiddleware:
                     dict(
                         start,
                         headers=list(start.get("headers", []))
-                        + _encode([("cache-status", status)]),
+                        + encode_headers([("cache-status", status)]),
                     )
                 )
                 for chunk in chunks:
@@ -442,7 +410,7 @@ class CacheMiddleware:
         await self.app(app_scope, receive, capture)
         if passing or start is None:
             return None
-        return Captured(start["status"], _decode(start.get("headers", [])), b"".join(chunks))
+        return Captured(start["status"], decode_headers(start.get("headers", [])), b"".join(chunks))
 
     async def _store(
         self,
@@ -548,7 +516,7 @@ class CacheMiddleware:
         age: float,
     ) -> None:
         code, out, body = build_response(captured, request_headers, policy, status, age)
-        await send({"type": "http.response.start", "status": code, "headers": _encode(out)})
+        await send({"type": "http.response.start", "status": code, "headers": encode_headers(out)})
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
@@ -574,63 +542,5 @@ class CacheMiddleware:
             await self._safely(asyncio.to_thread(self.invalidator.invalidate_prefix, url + "|"), 0)
 
     async def _purge(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = _decode(scope["headers"])
-        expected = f"Bearer {self.purge_token}"
-        import hmac  # noqa: PLC0415 - only on this rarely used path
-
-        if scope["method"] != "POST":
-            await self._json(send, 405, {"error": "use POST"})
-            return
-        if not hmac.compare_digest(
-            (h.get_header(headers, "authorization") or "").encode(), expected.encode()
-        ):
-            await self._json(send, 401, {"error": "bad or missing bearer token"})
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        try:
-            request = json.loads(body or b"{}")
-            tags, prefix, pattern = (
-                request.get("tags", []),
-                request.get("prefix"),
-                request.get("pattern"),
-            )
-            result: dict[str, int] = {}
-            if tags:
-                await self.manager.tags.ainvalidate_tags(tags)
-                result["tags"] = len(tags)
-            if prefix is not None:
-                result["prefix"] = await asyncio.to_thread(self._purge_prefix, prefix)
-            if pattern is not None:
-                result["pattern"] = await asyncio.to_thread(
-                    self.invalidator.invalidate_pattern, pattern
-                )
-        except (ValueError, TypeError, AttributeError) as exc:
-            await self._json(send, 400, {"error": str(exc)})
-            return
-        await self._json(send, 200, result)
-
-    def _purge_prefix(self, prefix: str) -> int:
-        """Invalidate cached URLs whose path starts with ``prefix``, on every host and type."""
-        return self.invalidator.invalidate_pattern(
-            re.compile(r"^http:[^:]+:[a-z]+://[^/]*" + re.escape(prefix))
-        )
-
-    @staticmethod
-    async def _json(send: Send, status: int, payload: object) -> None:
-        body = json.dumps(payload).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        assert self.purge_token is not None  # the route exists only with a token
+        await purge(scope, receive, send, self.purge_token, self.manager, self.invalidator)

@@ -1,0 +1,65 @@
+"""ASGI types, the route table entries of CacheMiddleware, and header (de)coding."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cache.errors import CacheTypeError
+
+__all__ = [
+    "UNSAFE",
+    "ASGIApp",
+    "Message",
+    "Receive",
+    "Route",
+    "Scope",
+    "Send",
+    "decode_headers",
+    "encode_headers",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """Responses whose path fully matches ``pattern`` are cached under ``content_type``'s policy.
+
+    The ``allow_*`` switches opt in to caching requests that are bypassed by
+    default: with ``Authorization`` or ``Cookie`` (every user then shares the
+    response), with a ``Range`` header (the full response is served), or with
+    a body.
+    """
+
+    pattern: str
+    content_type: str
+    allow_authorization: bool = False
+    allow_range: bool = False
+    allow_body: bool = False
+    allow_cookies: bool = False
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "regex", re.compile(self.pattern))
+        except re.error as exc:
+            raise CacheTypeError(
+                f"route pattern {self.pattern!r} is not a valid regex: {exc}"
+            ) from None
+
+
+def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+
+def encode_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
