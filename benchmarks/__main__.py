@@ -252,6 +252,11 @@ def main() -> None:
 
     print("Decorator overhead per hit (python -m benchmarks.decorator)")
     print(decorator.report(decorator.run(q)))
+    print()
+    from benchmarks import memory
+
+    print("Memory per entry of capacity, RSS growth (python -m benchmarks.memory)")
+    print(memory.report(memory.run(q)))
 
 
 if __name__ == "__main__":

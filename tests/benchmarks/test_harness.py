@@ -30,11 +30,13 @@ def test_quick_benchmark_prints_every_table() -> None:
         "invalidate_tag",
         "RedisCache over loopback",
         "Decorator overhead per hit",
+        "Memory per entry of capacity",
     ):
         assert heading in out
     assert "| cache.InMemoryCache |" in out
     assert "| theine |" in out
     assert "| cachetools @cached (TTLCache) |" in out and "| aiocache @cached (memory) |" in out
+    assert "| cache.InMemoryCache | " in out.split("Memory per entry")[1]
 
 
 @pytest.mark.skipif(not workloads.TRACE.exists(), reason="the shared trace is beside the repo")
