@@ -276,6 +276,38 @@ async def test_async_waiters_get_the_exception(backend: CacheBackend) -> None:
     assert [str(r) for r in results] == ["no 1"] * 4
 
 
+@pytest.mark.parametrize("tagged", [False, True], ids=["plain", "tagged"])
+async def test_store_if_keeps_unwanted_results_out(
+    backend: CacheBackend, clock: FakeClock, tagged: bool
+) -> None:
+    found = {1: "ada"}
+    tags = ["user:{user_id}"] if tagged else []
+
+    @cached(timeout=60, cache=backend, tags=tags, clock=clock, store_if=lambda v: v is not None)
+    def find(user_id: int) -> str | None:
+        calls[f"find{user_id}"] += 1
+        return found.get(user_id)
+
+    @cached(timeout=60, cache=backend, tags=tags, clock=clock, store_if=lambda v: v is not None)
+    async def afind(user_id: int) -> str | None:
+        calls[f"afind{user_id}"] += 1
+        return found.get(user_id)
+
+    assert find(2) is None and find(2) is None
+    assert calls["find2"] == 2  # not found: not stored, asked again
+    assert find(1) == "ada" and find(1) == "ada" and calls["find1"] == 1
+    assert find.refresh(2) is None and not backend.has_key(find.key(2))
+    assert await afind(2) is None and await afind(2) is None and calls["afind2"] == 2
+    assert await afind(1) == "ada" and await afind(1) == "ada" and calls["afind1"] == 1
+    found[2] = "grace"
+    assert find(2) == "grace" and find(2) == "grace" and calls["find2"] == 4
+
+
+def test_store_if_must_be_callable() -> None:
+    with pytest.raises(CacheTypeError, match="store_if must be callable"):
+        cached(timeout=5, store_if=True)(lambda: 1)  # type: ignore[arg-type]
+
+
 def test_the_global_switch(backend: CacheBackend) -> None:
     @cached(timeout=60, cache=backend)
     def f(n: int) -> int:

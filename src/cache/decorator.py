@@ -99,11 +99,15 @@ class Cached(Generic[P, R]):
         prefix: str | None,
         clock: Clock | None = None,
         skip: int | None = None,
+        store_if: Callable[[R], bool] | None = None,
     ) -> None:
         if not callable(func):
             raise CacheTypeError(f"@cached needs a function, got {type(func).__name__}")
         if cache is not None and not isinstance(cache, CacheBackend):
             raise CacheTypeError(f"cache must be a CacheBackend, got {type(cache).__name__}")
+        if store_if is not None and not callable(store_if):
+            raise CacheTypeError(f"store_if must be callable, got {type(store_if).__name__}")
+        self.store_if = store_if
         self.func = func
         self.timeout = check_seconds(timeout, "timeout", allow_zero=False)
         self.stale_while_revalidate = check_seconds(
@@ -194,6 +198,9 @@ class Cached(Generic[P, R]):
             return []
         arguments = self._arguments(args, kwargs)
         return [tag.format_map(arguments) for tag in self.tags]
+
+    def _keeps(self, value: Any) -> bool:
+        return self.store_if is None or bool(self.store_if(value))
 
     # -- the backend -----------------------------------------------------------------
 
@@ -297,6 +304,7 @@ class Cached(Generic[P, R]):
             self.timeout,
             self.stale_while_revalidate,
             tags=self._tag_names(args, kwargs),
+            store_if=self.store_if,
         )
         return value
 
@@ -310,7 +318,8 @@ class Cached(Generic[P, R]):
             if found is not None:
                 return found[0]
             value = self.func(*args, **kwargs)
-            backend.set(key, value, self.timeout)
+            if self._keeps(value):
+                backend.set(key, value, self.timeout)
             return value
         finally:
             fill.release()
@@ -330,7 +339,8 @@ class Cached(Generic[P, R]):
                     if found is not None:
                         return found[0]
                     value = await self.func(*args, **kwargs)  # type: ignore[misc]
-                    await backend.aset(key, value, self.timeout)
+                    if self._keeps(value):
+                        await backend.aset(key, value, self.timeout)
                     return value
                 finally:
                     await lock.arelease()
@@ -342,6 +352,7 @@ class Cached(Generic[P, R]):
             self.timeout,
             self.stale_while_revalidate,
             tags=self._tag_names(args, kwargs),
+            store_if=self.store_if,
         )
         return value
 
@@ -360,7 +371,8 @@ class Cached(Generic[P, R]):
         key, backend = self.key(*args, **kwargs), self._backend()
         if self._plain:
             value = self.func(*args, **kwargs)
-            backend.set(key, value, self.timeout)
+            if self._keeps(value):
+                backend.set(key, value, self.timeout)
             return value
         return self._swr_for(backend).refresh(  # type: ignore[no-any-return]
             key,
@@ -368,13 +380,15 @@ class Cached(Generic[P, R]):
             self.timeout,
             self.stale_while_revalidate,
             tags=self._tag_names(args, kwargs),
+            store_if=self.store_if,
         )
 
     async def _arefresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key, backend = self.key(*args, **kwargs), self._backend()
         if self._plain:
             value = await self.func(*args, **kwargs)  # type: ignore[misc]
-            await backend.aset(key, value, self.timeout)
+            if self._keeps(value):
+                await backend.aset(key, value, self.timeout)
             return value
         return await self._swr_for(backend).arefresh(
             key,
@@ -382,6 +396,7 @@ class Cached(Generic[P, R]):
             self.timeout,
             self.stale_while_revalidate,
             tags=self._tag_names(args, kwargs),
+            store_if=self.store_if,
         )
 
     def wait_for_refreshes(self, timeout: float | None = None) -> None:
@@ -429,6 +444,7 @@ def cached(
     cache: CacheBackend | None = None,
     prefix: str | None = None,
     clock: Clock | None = None,
+    store_if: Callable[[Any], bool] | None = None,
 ) -> _Decorator:
     """Memoize a function, an ``async def`` function, a method, a classmethod or a staticmethod.
 
@@ -445,6 +461,8 @@ def cached(
         cache: The backend; by default :func:`get_default_cache`.
         prefix: Replaces ``module.qualname`` at the start of argument-built keys.
         clock: Wall-clock seconds for the deadlines of tagged and SWR entries (tests).
+        store_if: Store a result only if this returns True for it, e.g.
+            ``lambda user: user is not None`` (the result is returned either way).
     """
 
     def memoize(func: Callable[..., Any], skip: int | None = None) -> Cached[Any, Any]:
@@ -458,6 +476,7 @@ def cached(
             prefix=prefix,
             clock=clock,
             skip=skip,
+            store_if=store_if,
         )
 
     def decorate(func: Any) -> Any:

@@ -267,3 +267,38 @@ async def test_async_accepts_plain_generators(swr: StaleWhileRevalidateCache) ->
 
     assert await swr.aget_with_swr("k", plain, 10) == ("ok", False)
     assert seen and seen[0] != main  # ran in a worker thread
+
+
+def test_store_if_keeps_a_refused_value_out_and_the_stale_one_in(
+    swr: StaleWhileRevalidateCache, clock: FakeClock
+) -> None:
+    def keep(value: int) -> bool:
+        return value % 2 == 1  # odd call numbers only
+
+    gen = Counter()
+    assert swr.get_with_swr("k", gen, 60, 30, store_if=keep) == (1, False)
+    clock.advance(61)
+    assert swr.get_with_swr("k", gen, 60, 30, store_if=keep) == (1, True)
+    swr.wait(5)  # call 2 ran in the background and was refused
+    assert gen.calls == 2
+    assert swr.get_with_swr("k", gen, 60, 30, store_if=keep) == (1, True)  # still the stale 1
+    swr.wait(5)
+    assert swr.get_with_swr("k", gen, 60, 30, store_if=keep) == (3, False)  # call 3 was kept
+    assert swr.refresh("k", gen, 60, 30, store_if=keep) == 4  # returned, not stored
+    assert swr.get_with_swr("k", gen, 60, 30, store_if=keep) == (3, False)
+    with pytest.raises(CacheTypeError, match="store_if must be callable"):
+        swr.get_with_swr("k", gen, 60, store_if=1)  # type: ignore[arg-type]
+
+
+async def test_store_if_async(swr: StaleWhileRevalidateCache) -> None:
+    async def nothing() -> None:
+        return None
+
+    def kept(value: object) -> bool:
+        return value is not None
+
+    assert await swr.aget_with_swr("a", nothing, 60, store_if=kept) == (None, False)
+    assert await swr.aget_with_swr("a", lambda: "x", 60, store_if=kept) == ("x", False)
+    assert await swr.aget_with_swr("a", nothing, 60, store_if=kept) == ("x", False)
+    assert await swr.arefresh("a", nothing, 60, store_if=kept) is None
+    assert await swr.aget_with_swr("a", nothing, 60, store_if=kept) == ("x", False)

@@ -50,6 +50,22 @@ class _Look:
     give_back: str | None = None  # a lock the read took but does not need
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One key's generation: what to call, how long its result lives, what it is tagged."""
+
+    key: str
+    generator: Callable[[], Any]
+    timeout: float
+    stale_timeout: float
+    tags: frozenset[str]
+    store_if: Callable[[Any], bool] | None = None
+
+    def keeps(self, value: Any) -> bool:
+        """Return True if ``value`` is to be stored (``store_if`` says so, or is not set)."""
+        return self.store_if is None or bool(self.store_if(value))
+
+
 class StaleWhileRevalidateCache:
     """Stale-while-revalidate reads over any backend.
 
@@ -96,17 +112,26 @@ class StaleWhileRevalidateCache:
     # -- shared helpers -------------------------------------------------------
 
     @staticmethod
-    def _check(
-        key: str, generator: object, timeout: Duration, stale_timeout: Duration, tags: object
-    ) -> tuple[str, float, float, frozenset[str]]:
-        key = check_key(key)
+    def _job(
+        key: str,
+        generator: Callable[[], Any],
+        timeout: Duration,
+        stale_timeout: Duration,
+        tags: Iterable[str] | None,
+        store_if: Callable[[Any], bool] | None,
+    ) -> _Job:
+        """Validate the arguments of one call (naming the bad one) and bundle them."""
         if not callable(generator):
             raise CacheTypeError(f"generator must be callable, got {type(generator).__name__}")
-        return (
-            key,
+        if store_if is not None and not callable(store_if):
+            raise CacheTypeError(f"store_if must be callable, got {type(store_if).__name__}")
+        return _Job(
+            check_key(key),
+            generator,
             check_seconds(timeout, "timeout", allow_zero=False),
             check_seconds(stale_timeout, "stale_timeout", allow_zero=True),
             check_tags(tags) if tags is not None else frozenset(),
+            store_if,
         )
 
     def _read(self, entry: Entry) -> Envelope | None:
@@ -188,30 +213,13 @@ class StaleWhileRevalidateCache:
         self.cache.delete_if_equals(self._lock_key(key), token)
         self._unclaim_here(key)
 
-    def _envelope(
-        self,
-        value: Any,
-        versions: dict[str, str],
-        started: float,
-        timeout: float,
-        stale_timeout: float,
-    ) -> Envelope:
-        now = self._clock()
-        return Envelope(
-            value, now + timeout, now + timeout + stale_timeout, versions, now - started
-        )
-
-    def _store(
-        self,
-        key: str,
-        value: Any,
-        versions: dict[str, str],
-        started: float,
-        timeout: float,
-        stale_timeout: float,
-    ) -> None:
-        env = self._envelope(value, versions, started, timeout, stale_timeout)
-        self.cache.set_entry(key, env.dump(), timeout + stale_timeout, self.tags.refs(versions))
+    def _entry(
+        self, job: _Job, value: Any, versions: dict[str, str], started: float
+    ) -> tuple[list[Any], float, list[str]]:
+        """Return what ``set_entry`` stores for ``value``: data, lifetime and refs."""
+        now, fresh = self._clock(), job.timeout
+        env = Envelope(value, now + fresh, now + fresh + job.stale_timeout, versions, now - started)
+        return env.dump(), fresh + job.stale_timeout, self.tags.refs(versions)
 
     # -- sync -----------------------------------------------------------------
 
@@ -223,30 +231,27 @@ class StaleWhileRevalidateCache:
         stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
+        store_if: Callable[[Any], bool] | None = None,
     ) -> tuple[Any, bool]:
         """Return ``(value, is_stale)``, refreshing in the background when stale.
 
         ``tags``: the entry is invalidated by ``CacheTag.invalidate_tag`` of any of them.
+        ``store_if``: a generated value for which it returns False is returned
+        but not stored (e.g. ``lambda v: v is not None``).
         """
-        key, timeout, stale_timeout, names = self._check(
-            key, generator, timeout, stale_timeout, tags
-        )
+        job = self._job(key, generator, timeout, stale_timeout, tags, store_if)
         started = time.perf_counter()
-        claim = self._claim_for(key, stale_timeout) if stale_timeout else None
+        claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         # Entry, tag versions and refresh lock: one read.
-        look = self._look(self.cache.get_entry(key, claim), claim)
+        look = self._look(self.cache.get_entry(job.key, claim), claim)
         if look.env is None:
-            value = self._flight.do(
-                key, lambda: self._fill(key, generator, timeout, stale_timeout, names)
-            )
+            value = self._flight.do(job.key, lambda: self._fill(job))
             self.stats.record_miss(time.perf_counter() - started)
             return value, False
         if look.give_back is not None:
-            self.cache.delete_if_equals(self._lock_key(key), look.give_back)
+            self.cache.delete_if_equals(self._lock_key(job.key), look.give_back)
         if look.refresh:
-            self._refresh_in_background(
-                key, generator, timeout, stale_timeout, names, look.claimed, early=not look.stale
-            )
+            self._refresh_in_background(job, look.claimed, early=not look.stale)
         return self._served(look, started)
 
     def _served(self, look: _Look, started: float) -> tuple[Any, bool]:
@@ -256,21 +261,14 @@ class StaleWhileRevalidateCache:
         self.stats.record_hit(time.perf_counter() - started)
         return look.env.value, look.stale
 
-    def _fill(
-        self,
-        key: str,
-        generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float,
-        tags: frozenset[str],
-    ) -> Any:
+    def _fill(self, job: _Job) -> Any:
         """Generate a missing value once across processes: take the lock, or wait for its holder."""
-        fill = self._fill_lock(key)
+        fill = self._fill_lock(job.key)
         try:
             env = fill.acquire_or_wait()
             if env is not None:
                 return env.value  # the holder stored it
-            return self._generate(key, generator, timeout, stale_timeout, tags)
+            return self._generate(job)
         finally:
             fill.release()
 
@@ -289,38 +287,24 @@ class StaleWhileRevalidateCache:
         env = self._read(entry)
         return env if env is not None and env.is_servable(self._clock()) else None
 
-    def _generate(
-        self,
-        key: str,
-        generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float,
-        tags: frozenset[str],
-    ) -> Any:
+    def _generate(self, job: _Job) -> Any:
         # Versions are read before generating: an invalidation that lands while
         # the generator runs leaves the new entry already outdated, as it should.
-        versions = self.tags.get_versions(tags) if tags else {}
+        versions = self.tags.get_versions(job.tags) if job.tags else {}
         started = self._clock()
-        value = generator()
+        value = job.generator()
         if inspect.isawaitable(value):
             if inspect.iscoroutine(value):
                 value.close()  # never awaited: close it so Python does not warn
             raise CacheTypeError(
                 "generator returned an awaitable: use aget_with_swr for async generators"
             )
-        self._store(key, value, versions, started, timeout, stale_timeout)
+        if job.keeps(value):
+            self.cache.set_entry(job.key, *self._entry(job, value, versions, started))
         return value
 
-    def _refresh_in_background(
-        self,
-        key: str,
-        generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float,
-        tags: frozenset[str],
-        claimed: str | None = None,
-        early: bool = False,
-    ) -> None:
+    def _refresh_in_background(self, job: _Job, claimed: str | None, early: bool) -> None:
+        key = job.key
         token = self._claim(key, claimed)
         if token is None:
             return
@@ -332,7 +316,7 @@ class StaleWhileRevalidateCache:
                 current = None if early else self._read(self.cache.get_entry(key))
                 if current is not None and current.is_fresh(self._clock()):
                     return
-                self._generate(key, generator, timeout, stale_timeout, tags)
+                self._generate(job)
             except Exception:
                 log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
                 self.stats.record_error()
@@ -351,12 +335,10 @@ class StaleWhileRevalidateCache:
         stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
+        store_if: Callable[[Any], bool] | None = None,
     ) -> Any:
         """Regenerate ``key`` now, in the caller, and return the new value."""
-        key, timeout, stale_timeout, names = self._check(
-            key, generator, timeout, stale_timeout, tags
-        )
-        return self._generate(key, generator, timeout, stale_timeout, names)
+        return self._generate(self._job(key, generator, timeout, stale_timeout, tags, store_if))
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the background refreshes started so far have finished."""
@@ -379,26 +361,21 @@ class StaleWhileRevalidateCache:
         stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
+        store_if: Callable[[Any], bool] | None = None,
     ) -> tuple[Any, bool]:
         """Async :meth:`get_with_swr`; ``generator`` may be async or plain (run in a thread)."""
-        key, timeout, stale_timeout, names = self._check(
-            key, generator, timeout, stale_timeout, tags
-        )
+        job = self._job(key, generator, timeout, stale_timeout, tags, store_if)
         started = time.perf_counter()
-        claim = self._claim_for(key, stale_timeout) if stale_timeout else None
-        look = self._look(await self.cache.aget_entry(key, claim), claim)
+        claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
+        look = self._look(await self.cache.aget_entry(job.key, claim), claim)
         if look.env is None:
-            value = await self._aflight.do(
-                key, lambda: self._afill(key, generator, timeout, stale_timeout, names)
-            )
+            value = await self._aflight.do(job.key, lambda: self._afill(job))
             self.stats.record_miss(time.perf_counter() - started)
             return value, False
         if look.give_back is not None:
-            await self.cache.adelete_if_equals(self._lock_key(key), look.give_back)
+            await self.cache.adelete_if_equals(self._lock_key(job.key), look.give_back)
         if look.refresh:
-            await self._arefresh_in_background(
-                key, generator, timeout, stale_timeout, names, look.claimed, early=not look.stale
-            )
+            await self._arefresh_in_background(job, look.claimed, early=not look.stale)
         return self._served(look, started)
 
     async def arefresh(
@@ -409,63 +386,38 @@ class StaleWhileRevalidateCache:
         stale_timeout: Duration = 0,
         *,
         tags: Iterable[str] | None = None,
+        store_if: Callable[[Any], bool] | None = None,
     ) -> Any:
         """Async :meth:`refresh`; ``generator`` may be async or plain (run in a thread)."""
-        key, timeout, stale_timeout, names = self._check(
-            key, generator, timeout, stale_timeout, tags
-        )
-        return await self._agenerate(key, generator, timeout, stale_timeout, names)
+        job = self._job(key, generator, timeout, stale_timeout, tags, store_if)
+        return await self._agenerate(job)
 
-    async def _afill(
-        self,
-        key: str,
-        generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float,
-        tags: frozenset[str],
-    ) -> Any:
+    async def _afill(self, job: _Job) -> Any:
         """Async :meth:`_fill`."""
-        fill = self._fill_lock(key)
+        fill = self._fill_lock(job.key)
         try:
             env = await fill.aacquire_or_wait()
             if env is not None:
                 return env.value
-            return await self._agenerate(key, generator, timeout, stale_timeout, tags)
+            return await self._agenerate(job)
         finally:
             await fill.arelease()
 
-    async def _agenerate(
-        self,
-        key: str,
-        generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float,
-        tags: frozenset[str],
-    ) -> Any:
-        versions = await self.tags.aget_versions(tags) if tags else {}
+    async def _agenerate(self, job: _Job) -> Any:
+        versions = await self.tags.aget_versions(job.tags) if job.tags else {}
         started = self._clock()
-        if inspect.iscoroutinefunction(generator):
-            value = await generator()
+        if inspect.iscoroutinefunction(job.generator):
+            value = await job.generator()
         else:
-            value = await asyncio.to_thread(generator)
+            value = await asyncio.to_thread(job.generator)
             if inspect.isawaitable(value):
                 value = await value
-        env = self._envelope(value, versions, started, timeout, stale_timeout)
-        await self.cache.aset_entry(
-            key, env.dump(), timeout + stale_timeout, self.tags.refs(versions)
-        )
+        if job.keeps(value):
+            await self.cache.aset_entry(job.key, *self._entry(job, value, versions, started))
         return value
 
-    async def _arefresh_in_background(
-        self,
-        key: str,
-        generator: Callable[[], Any],
-        timeout: float,
-        stale_timeout: float,
-        tags: frozenset[str],
-        claimed: str | None = None,
-        early: bool = False,
-    ) -> None:
+    async def _arefresh_in_background(self, job: _Job, claimed: str | None, early: bool) -> None:
+        key = job.key
         token = await self._aclaim(key, claimed)
         if token is None:
             return
@@ -475,7 +427,7 @@ class StaleWhileRevalidateCache:
                 current = None if early else self._read(await self.cache.aget_entry(key))
                 if current is not None and current.is_fresh(self._clock()):
                     return
-                await self._agenerate(key, generator, timeout, stale_timeout, tags)
+                await self._agenerate(job)
             except Exception:
                 log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
                 self.stats.record_error()
