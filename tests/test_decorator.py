@@ -18,9 +18,10 @@ import pytest
 import cache
 from cache import cached, caching_disabled, set_caching_enabled, set_default_cache
 from cache.advanced import CacheTag
-from cache.backend import CacheBackend, InMemoryCache
+from cache.backend import CacheBackend, InMemoryCache, RedisCache
 from cache.errors import CacheTypeError, InvalidTimeoutError
 from cache.testing import FakeClock
+from cache.testing.redis_server import free_port
 
 calls: Counter[str] = Counter()
 
@@ -381,3 +382,25 @@ def test_mypy_keeps_the_signature(tmp_path: Path) -> None:
     assert status == 1
     assert 'Argument 1 to "__call__" of "Cached" has incompatible type "str"' in out
     assert 'Incompatible types in assignment (expression has type "str"' in out
+
+
+@pytest.mark.parametrize("tagged", [False, True], ids=["plain", "tagged"])
+async def test_a_backend_outage_computes_instead_of_failing(tagged: bool) -> None:
+    down = RedisCache(f"redis://127.0.0.1:{free_port()}/0", connect_timeout=0.05)
+    tags = ["t:{n}"] if tagged else []
+
+    @cached(timeout=60, cache=down, tags=tags, stale_while_revalidate=10 if tagged else 0)
+    def double(n: int) -> int:
+        calls[f"double{n}"] += 1
+        return 2 * n
+
+    @cached(timeout=60, cache=down, tags=tags)
+    async def adouble(n: int) -> int:
+        calls[f"adouble{n}"] += 1
+        return 2 * n
+
+    assert [double(4), double(4)] == [8, 8] and calls["double4"] == 2  # misses, no errors
+    assert [await adouble(4), await adouble(4)] == [8, 8] and calls["adouble4"] == 2
+    assert double.invalidate(4) is False
+    assert down.errors > 0  # counted
+    await down.aclose()
