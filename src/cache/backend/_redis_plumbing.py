@@ -1,4 +1,4 @@
-"""What RedisCache's halves (index, entries) need of it: declared once, defined in redis.py."""
+"""What the parts of RedisCache (index, entries, batch) need of it, defined in redis.py."""
 
 from __future__ import annotations
 

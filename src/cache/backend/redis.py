@@ -13,7 +13,7 @@ import logging
 import math
 import struct
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -26,6 +26,7 @@ from cache.backend._keys import (
     check_key,
     resolve_timeout,
 )
+from cache.backend._redis_batch import RedisBatchMixin
 from cache.backend._redis_client import (
     BackendUnavailableError,
     ClientOptions,
@@ -89,7 +90,7 @@ def _seconds_left(pttl: int) -> float | Missing | None:
     return MISSING if pttl < 0 else pttl / 1000
 
 
-class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
+class RedisCache(RedisBatchMixin, RedisEntriesMixin, RedisIndexMixin, CacheBackend):
     """A cache shared by every process and host that reaches one Redis (or Valkey, or cluster).
 
     Args:
@@ -385,76 +386,6 @@ class RedisCache(RedisEntriesMixin, RedisIndexMixin, CacheBackend):
             return int(await self._arun("incr", call, 0, replies=True))
         except ResponseError as exc:
             raise self._incr_error(key, exc) from None
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """Return the cached keys among ``keys`` (one ``MGET``, grouped by slot on a cluster)."""
-        keys = [check_key(k) for k in keys]
-        if not keys:
-            return {}
-        names = [self._k(k) for k in keys]
-        raws = self._run("get_many", lambda side: side.mget(names), [None] * len(keys))
-        return self._found(keys, raws)
-
-    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """Async :meth:`get_many`."""
-        keys = [check_key(k) for k in keys]
-        if not keys:
-            return {}
-        names = [self._k(k) for k in keys]
-        raws = await self._arun("get_many", lambda side: side.mget(names), [None] * len(keys))
-        return self._found(keys, raws)
-
-    def _found(self, keys: list[str], raws: list[Any]) -> dict[str, Any]:
-        found = {}
-        for key, raw in zip(keys, raws, strict=True):
-            value = self._load(raw, key)
-            if value is not MISSING:
-                found[key] = value
-        return found
-
-    def _set_many(self, mapping: Mapping[str, Any], timeout: Timeout) -> Call | None:
-        items = [(self._k(check_key(k)), self._dump(v)) for k, v in mapping.items()]
-        ttl = self._ttl_ms(timeout)
-        if ttl is False:
-            return None
-
-        def call(side: _Side) -> Any:
-            pipe = side.client.pipeline(transaction=False)
-            for name, data in items:
-                pipe.set(name, data, px=ttl)
-            return pipe.execute()
-
-        return call
-
-    def set_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
-        """Store every item in one pipelined round trip."""
-        call = self._set_many(mapping, timeout)
-        if call is None:
-            self.delete_many(mapping)
-        elif mapping:
-            self._run("set_many", call, None)
-
-    async def aset_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
-        """Async :meth:`set_many`."""
-        call = self._set_many(mapping, timeout)
-        if call is None:
-            await self.adelete_many(mapping)
-        elif mapping:
-            await self._arun("set_many", call, None)
-
-    def delete_many(self, keys: Iterable[str]) -> int:
-        """Remove ``keys`` (one ``UNLINK``); return how many existed."""
-        names = [self._k(check_key(k)) for k in keys]
-        if not names:
-            return 0
-        return int(self._run("delete_many", lambda side: side.client.unlink(*names), 0))
-
-    async def adelete_many(self, keys: Iterable[str]) -> int:
-        """Async :meth:`delete_many`."""
-        names = [self._k(check_key(k)) for k in keys]
-        if not names:
-            return 0
-        return int(await self._arun("delete_many", lambda side: side.client.unlink(*names), 0))
 
     def clear(self) -> None:
         """Remove this namespace's keys (``SCAN`` + ``UNLINK``); without one, ``FLUSHDB``."""

@@ -1,0 +1,98 @@
+"""RedisCache's batch operations: many keys in one round trip (``MGET``, a pipeline, ``UNLINK``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from cache._types import MISSING, Timeout
+from cache.backend._keys import check_key
+from cache.backend._redis_plumbing import RedisPlumbing
+
+if TYPE_CHECKING:
+    from cache.backend.redis import Call, _Side
+
+__all__ = ["RedisBatchMixin"]
+
+
+class RedisBatchMixin(RedisPlumbing):
+    """The ``*_many`` half of :class:`~cache.backend.redis.RedisCache`."""
+
+    def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
+        raise NotImplementedError
+
+    def _dump(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def _load(self, raw: Any, key: str) -> Any:
+        raise NotImplementedError
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the cached keys among ``keys`` (one ``MGET``, grouped by slot on a cluster)."""
+        keys = [check_key(k) for k in keys]
+        if not keys:
+            return {}
+        names = [self._k(k) for k in keys]
+        raws = self._run("get_many", lambda side: side.mget(names), [None] * len(keys))
+        return self._found(keys, raws)
+
+    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Async :meth:`get_many`."""
+        keys = [check_key(k) for k in keys]
+        if not keys:
+            return {}
+        names = [self._k(k) for k in keys]
+        raws = await self._arun("get_many", lambda side: side.mget(names), [None] * len(keys))
+        return self._found(keys, raws)
+
+    def _found(self, keys: list[str], raws: list[Any]) -> dict[str, Any]:
+        found = {}
+        for key, raw in zip(keys, raws, strict=True):
+            value = self._load(raw, key)
+            if value is not MISSING:
+                found[key] = value
+        return found
+
+    def _set_many(self, mapping: Mapping[str, Any], timeout: Timeout) -> Call | None:
+        items = [(self._k(check_key(k)), self._dump(v)) for k, v in mapping.items()]
+        ttl = self._ttl_ms(timeout)
+        if ttl is False:
+            return None
+
+        def call(side: _Side) -> Any:
+            pipe = side.client.pipeline(transaction=False)
+            for name, data in items:
+                pipe.set(name, data, px=ttl)
+            return pipe.execute()
+
+        return call
+
+    def set_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
+        """Store every item in one pipelined round trip."""
+        call = self._set_many(mapping, timeout)
+        if call is None:
+            self.delete_many(mapping)
+        elif mapping:
+            self._run("set_many", call, None)
+
+    async def aset_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
+        """Async :meth:`set_many`."""
+        call = self._set_many(mapping, timeout)
+        if call is None:
+            await self.adelete_many(mapping)
+        elif mapping:
+            await self._arun("set_many", call, None)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove ``keys`` (one ``UNLINK``); return how many existed."""
+        names = [self._k(check_key(k)) for k in keys]
+        if not names:
+            return 0
+        return int(self._run("delete_many", lambda side: side.client.unlink(*names), 0))
+
+    async def adelete_many(self, keys: Iterable[str]) -> int:
+        """Async :meth:`delete_many`."""
+        names = [self._k(check_key(k)) for k in keys]
+        if not names:
+            return 0
+        return int(await self._arun("delete_many", lambda side: side.client.unlink(*names), 0))
