@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from redis.cluster import RedisCluster
 from cache.backend import CacheBackend, InMemoryCache, RedisCache
 from cache.backend._keys import RESERVED_PREFIX
 from cache.backend._redis_client import close_sync_client
+from cache.config import from_url
 from cache.testing import FakeClock
 from cache.testing.redis_server import RedisClusterServers, RedisServer, shift_ttls
 
@@ -47,6 +48,20 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture
+def open_url() -> Iterator[Callable[[str], CacheBackend]]:
+    """``cache.from_url``; every engine it opened is closed after the test."""
+    opened: list[CacheBackend] = []
+
+    def open_(url: str) -> CacheBackend:
+        opened.append(from_url(url))
+        return opened[-1]
+
+    yield open_
+    for backend in opened:
+        backend.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ import redis
 
 from cache import MISSING
 from cache.advanced import CacheInvalidator, CacheStatistics, CacheTag, StaleWhileRevalidateCache
-from cache.backend import RedisCache
+from cache.backend import CacheBackend
 from cache.testing.redis_server import RedisServer, free_port
 
 
@@ -34,23 +34,6 @@ def run(
         cwd=cwd,
         timeout=60,
     )
-
-
-_opened: list[RedisCache] = []
-
-
-def opened(url: str) -> RedisCache:
-    """A client of the test server, closed after the test."""
-    backend = RedisCache(url)
-    _opened.append(backend)
-    return backend
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _opened:
-        _opened.pop().close()
 
 
 @pytest.fixture
@@ -81,8 +64,10 @@ def test_help_documents_every_command() -> None:
     assert version.stdout.startswith("cache, version")
 
 
-def test_invalidate_by_prefix_with_a_dry_run_first(url: str) -> None:
-    backend = opened(url)
+def test_invalidate_by_prefix_with_a_dry_run_first(
+    url: str, open_url: Callable[[str], CacheBackend]
+) -> None:
+    backend = open_url(url)
     invalidator = CacheInvalidator(backend)
     for i in range(5):
         backend.set(f"user:{i}", i)
@@ -102,8 +87,10 @@ def test_invalidate_by_prefix_with_a_dry_run_first(url: str) -> None:
     assert invalidator.registered_keys() == [f"post:{i}" for i in range(5)]
 
 
-def test_invalidate_by_pattern_shows_progress_on_large_runs(url: str) -> None:
-    backend = opened(url)
+def test_invalidate_by_pattern_shows_progress_on_large_runs(
+    url: str, open_url: Callable[[str], CacheBackend]
+) -> None:
+    backend = open_url(url)
     invalidator = CacheInvalidator(backend, registry="http")
     keys = [f"http:page:https://example.com/posts/{i}" for i in range(2_500)]
     backend.set_many(dict.fromkeys(keys, "page"))
@@ -123,8 +110,8 @@ def test_invalidate_by_pattern_shows_progress_on_large_runs(url: str) -> None:
     assert bad.returncode == 2 and "not a valid regular expression" in bad.stderr
 
 
-def test_invalidate_by_tag(url: str) -> None:
-    backend = opened(url)
+def test_invalidate_by_tag(url: str, open_url: Callable[[str], CacheBackend]) -> None:
+    backend = open_url(url)
     swr = StaleWhileRevalidateCache(backend)
     swr.get_with_swr("profile:1", lambda: "v1", 600, tags=["user:1"])
     version = CacheTag(backend).get_versions(["user:1"])["user:1"]
@@ -138,8 +125,8 @@ def test_invalidate_by_tag(url: str) -> None:
     assert swr.get_with_swr("profile:1", lambda: "v2", 600, tags=["user:1"])[0] == "v2"
 
 
-def test_inspect_a_key(url: str) -> None:
-    backend = opened(url)
+def test_inspect_a_key(url: str, open_url: Callable[[str], CacheBackend]) -> None:
+    backend = open_url(url)
     swr = StaleWhileRevalidateCache(backend)
     swr.get_with_swr("report", lambda: {"rows": [1, 2, 3]}, 600, 60, tags=["reports", "daily"])
     backend.set("plain", "hello", timeout=None)
@@ -162,8 +149,8 @@ def test_inspect_a_key(url: str) -> None:
     assert missing.returncode == 1 and "no such key: nothing-here" in missing.stderr
 
 
-def test_stats_shows_what_apps_pushed(url: str) -> None:
-    backend = opened(url)
+def test_stats_shows_what_apps_pushed(url: str, open_url: Callable[[str], CacheBackend]) -> None:
+    backend = open_url(url)
     stats = CacheStatistics()
     for _ in range(3):
         stats.record_hit(0.001)
@@ -182,7 +169,9 @@ def test_stats_shows_what_apps_pushed(url: str) -> None:
     assert "hits 3  misses 1  hit rate 75.0%" in text and "engine RedisCache" in text
 
 
-def test_warm_list_and_run(url: str, tmp_path: Path) -> None:
+def test_warm_list_and_run(
+    url: str, tmp_path: Path, open_url: Callable[[str], CacheBackend]
+) -> None:
     (tmp_path / "shopapp.py").write_text(
         textwrap.dedent(
             """
@@ -203,7 +192,7 @@ def test_warm_list_and_run(url: str, tmp_path: Path) -> None:
 
     one = run("warm", "run", "shopapp:warmer", "--key", "data:popular", url=url, cwd=tmp_path)
     assert one.returncode == 0 and "warmed data:popular" in one.stdout
-    assert opened(url).get("data:popular") == [1, 2, 3]
+    assert open_url(url).get("data:popular") == [1, 2, 3]
 
     everything = run("warm", "run", "shopapp:warmer", url=url, cwd=tmp_path)
     assert everything.returncode == 1

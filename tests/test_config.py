@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,67 +14,57 @@ from cache.backend.serializers import MsgpackSerializer
 from cache.config import CacheConfigError
 from cache.testing.redis_server import RedisClusterServers, RedisServer, free_port
 
-_opened: list[CacheBackend] = []
 
-
-def opened(url: str) -> CacheBackend:
-    """``from_url(url)``, closed after the test."""
-    backend = from_url(url)
-    _opened.append(backend)
-    return backend
-
-
-@pytest.fixture(autouse=True)
-def _close_backends() -> Iterator[None]:
-    yield
-    while _opened:
-        _opened.pop().close()
-
-
-def test_memory_url_with_options() -> None:
-    backend = opened("memory://?max_entries=10000&default_timeout=60")
+def test_memory_url_with_options(open_url: Callable[[str], CacheBackend]) -> None:
+    backend = open_url("memory://?max_entries=10000&default_timeout=60")
     assert isinstance(backend, InMemoryCache)
     assert backend.max_entries == 10_000 and backend.default_timeout == 60
     backend.set("k", "v")
     assert backend.get("k") == "v"
-    assert isinstance(opened("memory://"), InMemoryCache)
-    assert opened("memory://?default_timeout=none").default_timeout is None
+    assert isinstance(open_url("memory://"), InMemoryCache)
+    assert open_url("memory://?default_timeout=none").default_timeout is None
 
 
-def test_redis_url_with_options(redis_server: RedisServer) -> None:
+def test_redis_url_with_options(
+    redis_server: RedisServer, open_url: Callable[[str], CacheBackend]
+) -> None:
     url = f"{redis_server.url}?namespace=app&default_timeout=30&strict=true&serializer=msgpack"
-    backend = opened(url)
+    backend = open_url(url)
     assert isinstance(backend, RedisCache)
     assert backend.namespace == "app" and backend.default_timeout == 30
     assert isinstance(backend.serializer, MsgpackSerializer)
     backend.set("k", {"a": 1})
     assert backend.get("k") == {"a": 1}
-    other = opened(redis_server.url.replace("/0", "/3"))
+    other = open_url(redis_server.url.replace("/0", "/3"))
     assert other.get("k") is None  # another database
     backend.delete("k")
 
 
-def test_valkey_scheme_is_an_alias(redis_server: RedisServer) -> None:
-    backend = opened(redis_server.url.replace("redis://", "valkey://"))
+def test_valkey_scheme_is_an_alias(
+    redis_server: RedisServer, open_url: Callable[[str], CacheBackend]
+) -> None:
+    backend = open_url(redis_server.url.replace("redis://", "valkey://"))
     backend.set("v", 1)
     assert backend.get("v") == 1
     backend.delete("v")
 
 
-def test_cluster_url(redis_cluster: RedisClusterServers) -> None:
-    backend = opened(redis_cluster.url.replace("redis://", "redis+cluster://") + "?strict=1")
+def test_cluster_url(
+    redis_cluster: RedisClusterServers, open_url: Callable[[str], CacheBackend]
+) -> None:
+    backend = open_url(redis_cluster.url.replace("redis://", "redis+cluster://") + "?strict=1")
     assert isinstance(backend, RedisCache) and backend.cluster
     backend.set_many({f"k{i}": i for i in range(20)})  # keys in every slot range
     assert backend.get_many([f"k{i}" for i in range(20)]) == {f"k{i}": i for i in range(20)}
     backend.delete_many([f"k{i}" for i in range(20)])
 
 
-def test_unix_socket_url(tmp_path: Path) -> None:
+def test_unix_socket_url(tmp_path: Path, open_url: Callable[[str], CacheBackend]) -> None:
     socket = tmp_path / "redis.sock"
     server = RedisServer(tmp_path, None, "--unixsocket", str(socket), "--unixsocketperm", "700")
     server.start()
     try:
-        backend = opened(f"unix://{socket}?db=2&namespace=u&strict=true")
+        backend = open_url(f"unix://{socket}?db=2&namespace=u&strict=true")
         backend.set("k", "over a socket")
         assert backend.get("k") == "over a socket"
         backend.close()
@@ -104,9 +94,11 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     server.stop()
 
 
-def test_rediss_url_speaks_tls(tls_server: tuple[int, Path]) -> None:
+def test_rediss_url_speaks_tls(
+    tls_server: tuple[int, Path], open_url: Callable[[str], CacheBackend]
+) -> None:
     port, ca = tls_server
-    backend = opened(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={ca}&strict=true")
+    backend = open_url(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={ca}&strict=true")
     backend.set("secret", "over TLS")
     assert backend.get("secret") == "over TLS"
     backend.close()

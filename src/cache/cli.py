@@ -172,8 +172,9 @@ def _drop(invalidator: CacheInvalidator, keys: list[str], dry_run: bool, what: s
     else:
         with click.progressbar(length=len(keys), label="invalidating", file=sys.stderr) as bar:
             for start in range(0, len(keys), _SLICE):
-                invalidator.invalidate_keys(keys[start : start + _SLICE])
-                bar.update(len(keys[start : start + _SLICE]))
+                chunk = keys[start : start + _SLICE]
+                invalidator.invalidate_keys(chunk)
+                bar.update(len(chunk))
     click.echo(f"invalidated {len(keys):,} keys ({what})")
 
 

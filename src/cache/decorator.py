@@ -202,6 +202,34 @@ class Cached(Generic[P, R]):
     def _keeps(self, value: Any) -> bool:
         return self.store_if is None or bool(self.store_if(value))
 
+    def _swr_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Return the arguments of a StaleWhileRevalidateCache call for this call's arguments."""
+        return {
+            "generator": lambda: self.func(*args, **kwargs),
+            "timeout": self.timeout,
+            "stale_timeout": self.stale_while_revalidate,
+            "tags": self._tag_names(args, kwargs),
+            "store_if": self.store_if,
+        }
+
+    def _compute(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Call the function and store its result (unless ``store_if`` refuses it)."""
+        value = self.func(*args, **kwargs)
+        if self._keeps(value):
+            backend.set(key, value, self.timeout)
+        return value
+
+    async def _acompute(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Async :meth:`_compute`."""
+        value = await self.func(*args, **kwargs)  # type: ignore[misc]
+        if self._keeps(value):
+            await backend.aset(key, value, self.timeout)
+        return value
+
     # -- the backend -----------------------------------------------------------------
 
     def _backend(self) -> CacheBackend:
@@ -298,14 +326,7 @@ class Cached(Generic[P, R]):
             if value is not MISSING:
                 return value
             return self._flight.do(key, lambda: self._fill(backend, key, args, kwargs))
-        value, _ = self._swr_for(backend).get_with_swr(
-            key,
-            lambda: self.func(*args, **kwargs),
-            self.timeout,
-            self.stale_while_revalidate,
-            tags=self._tag_names(args, kwargs),
-            store_if=self.store_if,
-        )
+        value, _ = self._swr_for(backend).get_with_swr(key, **self._swr_call(args, kwargs))
         return value
 
     def _fill(
@@ -317,10 +338,7 @@ class Cached(Generic[P, R]):
             found = fill.acquire_or_wait()  # also finds what a call just stored
             if found is not None:
                 return found[0]
-            value = self.func(*args, **kwargs)
-            if self._keeps(value):
-                backend.set(key, value, self.timeout)
-            return value
+            return self._compute(backend, key, args, kwargs)
         finally:
             fill.release()
 
@@ -338,22 +356,12 @@ class Cached(Generic[P, R]):
                     found = await lock.aacquire_or_wait()
                     if found is not None:
                         return found[0]
-                    value = await self.func(*args, **kwargs)  # type: ignore[misc]
-                    if self._keeps(value):
-                        await backend.aset(key, value, self.timeout)
-                    return value
+                    return await self._acompute(backend, key, args, kwargs)
                 finally:
                     await lock.arelease()
 
             return await self._aflight.do(key, fill)
-        value, _ = await self._swr_for(backend).aget_with_swr(
-            key,
-            lambda: self.func(*args, **kwargs),
-            self.timeout,
-            self.stale_while_revalidate,
-            tags=self._tag_names(args, kwargs),
-            store_if=self.store_if,
-        )
+        value, _ = await self._swr_for(backend).aget_with_swr(key, **self._swr_call(args, kwargs))
         return value
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
@@ -370,34 +378,16 @@ class Cached(Generic[P, R]):
             return self._arefresh(args, kwargs)  # type: ignore[return-value]
         key, backend = self.key(*args, **kwargs), self._backend()
         if self._plain:
-            value = self.func(*args, **kwargs)
-            if self._keeps(value):
-                backend.set(key, value, self.timeout)
-            return value
+            return self._compute(backend, key, args, kwargs)  # type: ignore[no-any-return]
         return self._swr_for(backend).refresh(  # type: ignore[no-any-return]
-            key,
-            lambda: self.func(*args, **kwargs),
-            self.timeout,
-            self.stale_while_revalidate,
-            tags=self._tag_names(args, kwargs),
-            store_if=self.store_if,
+            key, **self._swr_call(args, kwargs)
         )
 
     async def _arefresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key, backend = self.key(*args, **kwargs), self._backend()
         if self._plain:
-            value = await self.func(*args, **kwargs)  # type: ignore[misc]
-            if self._keeps(value):
-                await backend.aset(key, value, self.timeout)
-            return value
-        return await self._swr_for(backend).arefresh(
-            key,
-            lambda: self.func(*args, **kwargs),
-            self.timeout,
-            self.stale_while_revalidate,
-            tags=self._tag_names(args, kwargs),
-            store_if=self.store_if,
-        )
+            return await self._acompute(backend, key, args, kwargs)
+        return await self._swr_for(backend).arefresh(key, **self._swr_call(args, kwargs))
 
     def wait_for_refreshes(self, timeout: float | None = None) -> None:
         """Block until the background refreshes started so far have finished (tests)."""

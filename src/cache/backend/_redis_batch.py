@@ -16,16 +16,7 @@ __all__ = ["RedisBatchMixin"]
 
 
 class RedisBatchMixin(RedisPlumbing):
-    """The ``*_many`` half of :class:`~cache.backend.redis.RedisCache`."""
-
-    def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
-        raise NotImplementedError
-
-    def _dump(self, value: Any) -> bytes:
-        raise NotImplementedError
-
-    def _load(self, raw: Any, key: str) -> Any:
-        raise NotImplementedError
+    """The ``*_many`` part of :class:`~cache.backend.redis.RedisCache`."""
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return the cached keys among ``keys`` (one ``MGET``, grouped by slot on a cluster)."""

@@ -24,15 +24,6 @@ __all__ = ["RedisEntriesMixin"]
 class RedisEntriesMixin(RedisPlumbing):
     """The ``set_entry``/``get_entry`` half of :class:`~cache.backend.redis.RedisCache`."""
 
-    def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
-        raise NotImplementedError
-
-    def _dump(self, value: Any) -> bytes:
-        raise NotImplementedError
-
-    def _load(self, raw: Any, key: str) -> Any:
-        raise NotImplementedError
-
     def delete(self, key: str) -> bool:
         raise NotImplementedError
 

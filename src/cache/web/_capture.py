@@ -6,10 +6,10 @@ from cache.web import headers as h
 from cache.web._routes import ASGIApp, Message, Receive, Scope, Send, decode_headers, encode_headers
 from cache.web._stored import Captured
 
-__all__ = ["fetch"]
+__all__ = ["fetch_response"]
 
 
-async def fetch(
+async def fetch_response(
     app: ASGIApp,
     max_body_size: int,
     scope: Scope,

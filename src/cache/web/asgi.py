@@ -21,7 +21,7 @@ from cache.backend.base import Claim, Entry
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
-from cache.web._capture import fetch
+from cache.web._capture import fetch_response
 from cache.web._purge import purge
 from cache.web._routes import (
     UNSAFE,
@@ -279,8 +279,14 @@ class CacheMiddleware:
                 if stored is not None:
                     return Captured.from_record(stored.value)
                 try:
-                    captured = await self._fetch(
-                        scope, receive, send, streamed, hold_errors=stale is not None
+                    captured = await fetch_response(
+                        self.app,
+                        self.max_body_size,
+                        scope,
+                        receive,
+                        send,
+                        streamed,
+                        hold_errors=stale is not None,
                     )
                 except Exception:
                     if stale is None:
@@ -297,7 +303,9 @@ class CacheMiddleware:
         if streamed:
             return  # the response went straight to this client
         if captured is None:  # the leader's response could not be shared: ask the app ourselves
-            await self._fetch(scope, receive, send, [], share=False)
+            await fetch_response(
+                self.app, self.max_body_size, scope, receive, send, [], share=False
+            )
             return
         if stale is not None and captured.status >= 500:
             self.manager.stats.record_stale()
@@ -331,20 +339,6 @@ class CacheMiddleware:
         status = h.cache_status(False, fwd=fwd, detail="collapsed" if collapsed else "stored")
         age = 0.0 if captured.stored_at is None else max(0.0, self._clock() - captured.stored_at)
         await self._send_captured(scope, send, captured, headers, policy, status, age)
-
-    async def _fetch(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        streamed: list[bool],
-        share: bool = True,
-        hold_errors: bool = False,
-    ) -> Captured | None:
-        """See :func:`cache.web._capture.fetch`."""
-        return await fetch(
-            self.app, self.max_body_size, scope, receive, send, streamed, share, hold_errors
-        )
 
     async def _store(
         self,
@@ -403,7 +397,9 @@ class CacheMiddleware:
             current = Envelope.load((await self.cache.aget_entry(key)).value)
             if current is not None and current.is_fresh(self._clock()):
                 return
-            captured = await self._fetch(dict(scope, method="GET"), receive, discard, [])
+            captured = await fetch_response(
+                self.app, self.max_body_size, dict(scope, method="GET"), receive, discard, []
+            )
             if captured is not None and captured.status < 500:
                 await self._store(scope, route, policy, headers, captured)
         except Exception:
