@@ -10,9 +10,9 @@ import redis
 from redis.cluster import RedisCluster
 
 from cache.backend import CacheBackend, InMemoryCache, RedisCache
-from cache.backend._keys import RESERVED_PREFIX
-from cache.backend._redis_client import close_sync_client
-from cache.config import from_url
+from cache.backend.config import from_url
+from cache.backend.redis._client import close_sync_client
+from cache.backend.validation import RESERVED_PREFIX
 from cache.testing import FakeClock
 from cache.testing.redis_server import RedisClusterServers, RedisServer, shift_ttls
 

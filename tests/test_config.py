@@ -10,8 +10,8 @@ import trustme
 
 from cache import from_env, from_url
 from cache.backend import CacheBackend, InMemoryCache, RedisCache
+from cache.backend.config import CacheConfigError
 from cache.backend.serializers import MsgpackSerializer
-from cache.config import CacheConfigError
 from cache.testing.redis_server import RedisClusterServers, RedisServer, free_port
 
 

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cache._types import MISSING, Missing
 
 if TYPE_CHECKING:
-    from cache.config import from_env, from_url
-    from cache.decorator import (
+    from cache.advanced.memo import (
         cached,
         caching_disabled,
         caching_enabled,
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
         set_caching_enabled,
         set_default_cache,
     )
+    from cache.backend.config import from_env, from_url
 
 __all__ = [
     "MISSING",
@@ -40,14 +40,14 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "from_url": "cache.config",
-    "from_env": "cache.config",
-    "cached": "cache.decorator",
-    "caching_disabled": "cache.decorator",
-    "caching_enabled": "cache.decorator",
-    "get_default_cache": "cache.decorator",
-    "set_caching_enabled": "cache.decorator",
-    "set_default_cache": "cache.decorator",
+    "from_url": "cache.backend.config",
+    "from_env": "cache.backend.config",
+    "cached": "cache.advanced.memo",
+    "caching_disabled": "cache.advanced.memo",
+    "caching_enabled": "cache.advanced.memo",
+    "get_default_cache": "cache.advanced.memo",
+    "set_caching_enabled": "cache.advanced.memo",
+    "set_default_cache": "cache.advanced.memo",
 }
 
 

@@ -1,7 +1,7 @@
 """The operator's command line: ``cache`` (or ``python -m cache``).
 
 Every command works against the cache named by ``--url`` or ``CACHE_URL``
-(see :mod:`cache.config`). Exit codes: 0 done, 1 the cache failed or a
+(see :mod:`cache.backend.config`). Exit codes: 0 done, 1 the cache failed or a
 warming task failed, 2 bad usage (a bad URL, an unknown key or option).
 """
 
@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 import click
 
 from cache._types import MISSING
-from cache.advanced._envelope import Envelope
+from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.statistics import CacheStatistics
 from cache.advanced.tags import CacheTag
 from cache.advanced.warming import CacheWarmer
 from cache.backend.base import CacheBackend
-from cache.config import ENV_VAR, from_url
+from cache.backend.config import ENV_VAR, from_url
 from cache.errors import CacheError
 
 __all__ = ["main"]

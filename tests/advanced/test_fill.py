@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 from cache._types import MISSING
-from cache.advanced._fill import FillLock, poll_delays
+from cache.advanced.coordination import FillLock, poll_delays
 from cache.backend import InMemoryCache, RedisCache
 from cache.backend.base import Entry
 from cache.testing.redis_server import free_port

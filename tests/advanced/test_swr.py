@@ -11,7 +11,7 @@ import pytest
 
 from cache.advanced import CacheStatistics, CacheTag, StaleWhileRevalidateCache
 from cache.backend import CacheBackend
-from cache.backend._keys import reserved_key
+from cache.backend.validation import reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 from cache.testing import FakeClock
 

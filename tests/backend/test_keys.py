@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from cache.backend._keys import (
+from cache.backend.validation import (
     RESERVED_PREFIX,
     check_default_timeout,
     check_key,

@@ -20,7 +20,7 @@ from cache.advanced import (
     StaleWhileRevalidateCache,
 )
 from cache.backend import RedisCache
-from cache.backend._redis_client import BackendUnavailableError
+from cache.backend.redis._client import BackendUnavailableError
 from cache.backend.serializers import MsgpackSerializer, PickleSerializer
 from cache.errors import CacheTypeError, CacheValueError
 from cache.testing.redis_server import RedisClusterServers, RedisServer

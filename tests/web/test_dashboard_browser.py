@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from demo import create_app
 from playwright.sync_api import sync_playwright
 
 from cache.backend import InMemoryCache
-from cache.web.demo import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [

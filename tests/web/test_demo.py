@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
+from demo import create_app
 
 from cache.backend import InMemoryCache
 from cache.testing.redis_server import RedisServer, free_port
-from cache.web.demo import create_app
 
 
 async def test_pages_are_cached_and_an_edit_shows_at_once(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_the_demo_command_serves_the_site(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "CACHE_DEMO_DB": str(tmp_path / "blog.db")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "cache.web.demo", "--port", str(port), "--latency", "0"],
+        [sys.executable, "-m", "demo", "--port", str(port), "--latency", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -98,7 +98,7 @@ def test_workers_share_the_cache_in_redis(
         [
             sys.executable,
             "-m",
-            "cache.web.demo",
+            "demo",
             "--port",
             str(port),
             "--latency",

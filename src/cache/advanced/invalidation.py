@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable
 
 from cache._clock import Clock
-from cache.backend._keys import check_key, reserved_key
 from cache.backend.base import CacheBackend
+from cache.backend.validation import check_key, reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["DEFAULT_MAX_KEYS", "CacheInvalidator"]

@@ -12,12 +12,12 @@ from types import MappingProxyType
 from typing import Any
 
 from cache._clock import Clock
-from cache.advanced._envelope import Envelope
+from cache.advanced.envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.swr import StaleWhileRevalidateCache
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend._keys import check_key, check_seconds
 from cache.backend.base import CacheBackend
+from cache.backend.validation import check_key, check_seconds
 from cache.errors import CacheTypeError, CacheValueError, UnknownContentTypeError
 
 __all__ = ["CachePolicy", "ContentTypeCacheManager"]

@@ -14,8 +14,8 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._recorder import NULL_RECORDER, NullRecorder, StatsRecorder
-from cache.backend._keys import check_key, reserved_key
 from cache.backend.base import CacheBackend
+from cache.backend.validation import check_key, reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["NULL_RECORDER", "CacheStatistics", "NullRecorder", "StatsRecorder"]

@@ -25,13 +25,12 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._types import Duration
-from cache.advanced._envelope import Envelope
-from cache.advanced._fill import FillLock
-from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
+from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
+from cache.advanced.envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend._keys import check_key, check_seconds, reserved_key
 from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend.validation import check_key, check_seconds, reserved_key
 from cache.errors import CacheTypeError
 
 __all__ = ["StaleWhileRevalidateCache"]

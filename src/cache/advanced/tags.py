@@ -17,8 +17,8 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from cache._types import Timeout
-from cache.backend._keys import MAX_KEY_LENGTH, check_key, reserved_key
 from cache.backend.base import CacheBackend
+from cache.backend.validation import MAX_KEY_LENGTH, check_key, reserved_key
 from cache.errors import CacheTypeError
 
 __all__ = ["CacheTag", "check_tags"]

@@ -26,8 +26,8 @@ from typing import Any
 from cache._clock import Clock
 from cache.advanced._scheduler import BackgroundLoop, Schedule
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
-from cache.backend._keys import check_key, reserved_key, resolve_timeout
 from cache.backend.base import CacheBackend
+from cache.backend.validation import check_key, reserved_key, resolve_timeout
 from cache.errors import CacheTypeError, CacheValueError, UnknownWarmingTaskError
 
 __all__ = ["CacheWarmer", "WarmingStatus"]

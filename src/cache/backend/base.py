@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache._types import MISSING, Missing, Timeout
-from cache.backend._keys import check_key
+from cache.backend.validation import check_key
 
 __all__ = ["CacheBackend", "Claim", "Entry"]
 

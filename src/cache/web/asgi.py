@@ -11,13 +11,12 @@ from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cache._clock import Clock
-from cache.advanced._envelope import Envelope
-from cache.advanced._fill import FillLock
-from cache.advanced._singleflight import AsyncSingleFlight
+from cache.advanced.coordination import AsyncSingleFlight, FillLock
+from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
-from cache.backend._keys import reserved_key
 from cache.backend.base import Claim, Entry
+from cache.backend.validation import reserved_key
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys

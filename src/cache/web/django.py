@@ -37,12 +37,12 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.module_loading import import_string
 
-from cache.advanced._envelope import Envelope
-from cache.advanced._fill import FillLock
+from cache.advanced.coordination import FillLock
+from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
-from cache.backend._keys import reserved_key
 from cache.backend.base import Claim, Entry
+from cache.backend.validation import reserved_key
 from cache.errors import CacheTypeError
 from cache.web import headers as h
 from cache.web import keys

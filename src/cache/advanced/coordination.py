@@ -1,31 +1,105 @@
-"""Single flight across processes: one fills a missing key, the rest wait for its entry.
+"""Coordination of concurrent fills: single flight in one process, a fill lock across processes.
 
-The filler holds a lock key in the backend while it computes; a process that
-finds the lock taken polls the entry until the holder stores it. When the
-lock disappears, the waiter tries to take it, which reads the entry once more:
-a holder that just stored is found, and one that stored nothing (it failed, or
-its result could not be shared) leaves the lock to the waiter, who computes
-the value. Past ``wait`` seconds, or when the backend answers neither the lock
-nor the entry, the waiter computes without the lock. Used by the HTTP
-middlewares, stale-while-revalidate and ``@cached``; in-process callers are
-collapsed before this by a single flight.
+``SingleFlight`` and ``AsyncSingleFlight`` run a generator once per key among
+the threads or tasks of one process; every waiter receives the leader's value
+or its exception. ``FillLock`` does the same across processes through a lock
+key in the backend: one fills a missing key, the rest wait for its entry.
+When the lock disappears, a waiter tries to take it, which reads the entry
+once more: a holder that just stored is found, and one that stored nothing
+(it failed, or its result could not be shared) leaves the lock to the waiter,
+who computes the value. Past ``wait`` seconds, or when the backend answers
+neither the lock nor the entry, the waiter computes without the lock. Used by
+the HTTP middlewares, stale-while-revalidate and ``@cached``; in-process
+callers are collapsed by a single flight before they reach the fill lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
-from cache.backend._keys import reserved_key
 from cache.backend.base import CacheBackend, Entry
-
-__all__ = ["FillLock"]
+from cache.backend.validation import reserved_key
 
 T = TypeVar("T")
+
+__all__ = ["LOCK_TIMEOUT", "AsyncSingleFlight", "FillLock", "SingleFlight"]
+
+
+class _Call:
+    __slots__ = ("done", "error", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class SingleFlight:
+    """Run ``fn`` once per key among concurrent threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, _Call] = {}
+
+    def do(self, key: str, fn: Callable[[], Any]) -> Any:
+        """Return ``fn()``, or the result of the run already under way for ``key``."""
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if call is None:
+                call = self._calls[key] = _Call()
+        if not leader:
+            call.done.wait()
+            if call.error is not None:
+                raise call.error
+            return call.value
+        try:
+            call.value = fn()
+        except BaseException as exc:
+            call.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._calls[key]
+            call.done.set()
+        return call.value
+
+
+class AsyncSingleFlight:
+    """Await ``fn()`` once per key among concurrent tasks of one event loop."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, asyncio.Future[Any]] = {}
+
+    async def do(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Return ``await fn()``, or the result of the run already under way for ``key``."""
+        running = self._calls.get(key)
+        if running is not None:
+            # shield: a cancelled waiter must not cancel the leader's run.
+            return await asyncio.shield(running)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[key] = future
+        try:
+            value = await fn()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: waiters, if any, re-raise it
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._calls[key]
+
 
 #: Seconds between looks at an entry another process is filling: short at
 #: first (most fills are quick), then longer, so that a waiter on a slow fill

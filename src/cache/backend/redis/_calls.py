@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from cache._types import Timeout
 
 if TYPE_CHECKING:
-    from cache.backend.redis import Call
+    from cache.backend.redis.engine import Call
 
 __all__ = ["RedisPlumbing"]
 

@@ -12,8 +12,8 @@ import uvicorn
 
 def app_from_env() -> object:
     """Build the app in a uvicorn worker, from the settings main() put in the environment."""
-    from cache.config import from_url  # noqa: PLC0415
-    from cache.web.demo.app import create_app  # noqa: PLC0415
+    from cache.backend.config import from_url  # noqa: PLC0415
+    from demo.app import create_app  # noqa: PLC0415
 
     url = os.environ.get("CACHE_URL") or "memory://?max_entries=50000"
     if not url.startswith("memory:") and "namespace=" not in url:
@@ -42,7 +42,7 @@ def main() -> None:
     if args.workers > 1 and not shared:
         parser.error("--workers needs --redis URL: processes share a cache only through Redis")
     if args.cache:
-        from cache.config import CacheConfigError, from_url  # noqa: PLC0415
+        from cache.backend.config import CacheConfigError, from_url  # noqa: PLC0415
 
         try:
             from_url(args.cache).close()  # a bad URL fails here, not in every worker
@@ -60,7 +60,7 @@ def main() -> None:
         flush=True,
     )
     uvicorn.run(
-        "cache.web.demo.__main__:app_from_env",
+        "demo.__main__:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,

@@ -40,9 +40,11 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from cache._clock import Clock
-from cache._memo_keys import READABLE_LIMIT, SIMPLE, encode, template_names
-from cache._memo_methods import BoundCached, CachedClassMethod, CachedStaticMethod
-from cache._memo_state import (
+from cache._types import MISSING, Duration
+from cache.advanced.coordination import LOCK_TIMEOUT, AsyncSingleFlight, FillLock, SingleFlight
+from cache.advanced.memo._keys import READABLE_LIMIT, SIMPLE, encode, template_names
+from cache.advanced.memo._methods import BoundCached, CachedClassMethod, CachedStaticMethod
+from cache.advanced.memo._state import (
     State,
     caching_disabled,
     caching_enabled,
@@ -50,11 +52,8 @@ from cache._memo_state import (
     set_caching_enabled,
     set_default_cache,
 )
-from cache._types import MISSING, Duration
-from cache.advanced._fill import LOCK_TIMEOUT, FillLock
-from cache.advanced._singleflight import AsyncSingleFlight, SingleFlight
-from cache.backend._keys import MAX_KEY_LENGTH, check_seconds
 from cache.backend.base import CacheBackend, Entry
+from cache.backend.validation import MAX_KEY_LENGTH, check_seconds
 from cache.errors import CacheTypeError
 
 if TYPE_CHECKING:

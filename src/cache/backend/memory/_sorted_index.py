@@ -6,37 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from sortedcontainers import SortedList
 
-from cache.backend._keys import check_key
-from cache.errors import CacheTypeError, CacheValueError
-
-__all__ = ["SortedIndex", "check_count", "check_scores"]
-
-
-def check_scores(members: Mapping[str, float]) -> dict[str, float]:
-    """Validate an ``index_add`` mapping before anything is written."""
-    if not isinstance(members, Mapping):
-        raise CacheTypeError(
-            f"members must be a mapping of member to score, got {type(members).__name__}"
-        )
-    checked: dict[str, float] = {}
-    for member, score in members.items():
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise CacheTypeError(
-                f"score of member {member!r} must be a number, got {type(score).__name__}"
-            )
-        checked[check_key(member, "member")] = float(score)
-    return checked
-
-
-def check_count(value: object, name: str, allow_none: bool = False) -> int | None:
-    """Validate a count or size argument (a non-negative int)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CacheTypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise CacheValueError(f"{name} must be 0 or more, got {value}")
-    return value
+__all__ = ["SortedIndex"]
 
 
 class SortedIndex:

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cache._types import MISSING, Timeout
-from cache.backend._keys import check_key
-from cache.backend._redis_plumbing import RedisPlumbing
+from cache.backend.redis._calls import RedisPlumbing
+from cache.backend.validation import check_key
 
 if TYPE_CHECKING:
-    from cache.backend.redis import Call, _Side
+    from cache.backend.redis.engine import Call, _Side
 
 __all__ = ["RedisBatchMixin"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from cache.backend._keys import check_index_name, check_key
-from cache.backend._locks import WriteLock
-from cache.backend._sorted_index import SortedIndex, check_count, check_scores
+from cache.backend.memory._locks import WriteLock
+from cache.backend.memory._sorted_index import SortedIndex
+from cache.backend.validation import check_count, check_index_name, check_key, check_scores
 from cache.errors import CacheTypeError
 
 __all__ = ["MemoryIndexMixin"]

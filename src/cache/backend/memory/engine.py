@@ -11,16 +11,16 @@ from typing import Any
 
 from cache._clock import Clock, system_clock
 from cache._types import MISSING, Missing, Timeout
-from cache.backend._keys import (
+from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend.memory._index import MemoryIndexMixin
+from cache.backend.memory._locks import WriteLock
+from cache.backend.memory._sorted_index import SortedIndex
+from cache.backend.validation import (
     MAX_KEY_LENGTH,
     check_default_timeout,
     check_key,
     resolve_timeout,
 )
-from cache.backend._locks import WriteLock
-from cache.backend._memory_index import MemoryIndexMixin
-from cache.backend._sorted_index import SortedIndex
-from cache.backend.base import CacheBackend, Claim, Entry
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "InMemoryCache"]

@@ -32,7 +32,7 @@ from cache.backend import CacheBackend, InMemoryCache
 from cache.web import CacheMiddleware
 from cache.web import Route as CacheRoute
 from cache.web.dashboard import Dashboard
-from cache.web.demo.store import Blog
+from demo.store import Blog
 
 __all__ = ["Demo", "create_app"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from cache.decorator import Cached
+    from cache.advanced.memo.decorator import Cached
 
 __all__ = ["BoundCached", "CachedClassMethod", "CachedStaticMethod"]
 

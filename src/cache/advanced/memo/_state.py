@@ -62,7 +62,7 @@ def get_default_cache() -> CacheBackend:
     if backend is None:
         with State.lock:
             if State.default is None:
-                from cache.config import from_url  # noqa: PLC0415 - the config is rarely needed
+                from cache.backend.config import from_url  # noqa: PLC0415 - the config is rarely needed
 
                 State.default = from_url(os.environ.get("CACHE_URL") or "memory://")
             backend = State.default

@@ -20,14 +20,10 @@ from redis.exceptions import RedisError, ResponseError
 
 from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache._types import MISSING, Missing, Timeout
-from cache.backend import _redis_scripts as lua
-from cache.backend._keys import (
-    check_default_timeout,
-    check_key,
-    resolve_timeout,
-)
-from cache.backend._redis_batch import RedisBatchMixin
-from cache.backend._redis_client import (
+from cache.backend.base import CacheBackend
+from cache.backend.redis import _scripts as lua
+from cache.backend.redis._batch import RedisBatchMixin
+from cache.backend.redis._client import (
     BackendUnavailableError,
     ClientOptions,
     OutagePolicy,
@@ -35,10 +31,14 @@ from cache.backend._redis_client import (
     make_async_client,
     make_sync_client,
 )
-from cache.backend._redis_entries import RedisEntriesMixin
-from cache.backend._redis_index import RedisIndexMixin
-from cache.backend.base import CacheBackend
+from cache.backend.redis._entries import RedisEntriesMixin
+from cache.backend.redis._index import RedisIndexMixin
 from cache.backend.serializers import JSONSerializer, SerializationError, Serializer
+from cache.backend.validation import (
+    check_default_timeout,
+    check_key,
+    resolve_timeout,
+)
 from cache.errors import CacheTypeError
 
 __all__ = ["BackendUnavailableError", "RedisCache"]

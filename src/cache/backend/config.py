@@ -148,7 +148,7 @@ def from_url(url: str) -> CacheBackend:
             raise CacheConfigError(
                 f"memory:// takes no host or path, got {parts.netloc + parts.path!r} in {url!r}"
             )
-        from cache.backend.memory import InMemoryCache  # noqa: PLC0415
+        from cache.backend.memory.engine import InMemoryCache  # noqa: PLC0415
 
         options, _ = _options(url, pairs, _MEMORY_OPTIONS, scheme)
         return InMemoryCache(**options)
@@ -173,7 +173,7 @@ def from_url(url: str) -> CacheBackend:
     else:
         raise CacheConfigError(f"unknown scheme {scheme!r} in {url!r}; use one of {_SCHEMES}")
     options, passed = _options(url, pairs, _REDIS_OPTIONS, target)
-    from cache.backend.redis import RedisCache  # noqa: PLC0415 - needs the redis extra
+    from cache.backend.redis.engine import RedisCache  # noqa: PLC0415 - needs the redis extra
 
     query = f"?{urlencode(passed)}" if passed else ""
     client_url = f"{target}://{parts.netloc}{parts.path}{query}"

@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cache.backend import _redis_scripts as lua
-from cache.backend._keys import check_index_name, check_key, reserved_key
-from cache.backend._sorted_index import check_count, check_scores
+from cache.backend.redis import _scripts as lua
+from cache.backend.validation import (
+    check_count,
+    check_index_name,
+    check_key,
+    check_scores,
+    reserved_key,
+)
 from cache.errors import CacheTypeError
 
 if TYPE_CHECKING:
-    from cache.backend.redis import Call, _Side
+    from cache.backend.redis.engine import Call, _Side
 
-from cache.backend._redis_plumbing import RedisPlumbing
+from cache.backend.redis._calls import RedisPlumbing
 
 __all__ = ["RedisIndexMixin"]
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Mapping
 
 from cache._types import Timeout
-from cache.errors import CacheTypeError, InvalidKeyError, InvalidTimeoutError
+from cache.errors import CacheTypeError, CacheValueError, InvalidKeyError, InvalidTimeoutError
 
 __all__ = [
     "MAX_KEY_LENGTH",
     "RESERVED_PREFIX",
+    "check_count",
     "check_default_timeout",
     "check_index_name",
     "check_key",
+    "check_scores",
+    "check_seconds",
     "reserved_key",
     "resolve_timeout",
 ]
@@ -107,3 +111,30 @@ def check_seconds(value: object, name: str, allow_zero: bool) -> float:
             f"{name} must be a {need} finite number of seconds, got {value!r}"
         )
     return float(value)
+
+
+def check_scores(members: Mapping[str, float]) -> dict[str, float]:
+    """Validate an ``index_add`` mapping before anything is written."""
+    if not isinstance(members, Mapping):
+        raise CacheTypeError(
+            f"members must be a mapping of member to score, got {type(members).__name__}"
+        )
+    checked: dict[str, float] = {}
+    for member, score in members.items():
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise CacheTypeError(
+                f"score of member {member!r} must be a number, got {type(score).__name__}"
+            )
+        checked[check_key(member, "member")] = float(score)
+    return checked
+
+
+def check_count(value: object, name: str, allow_none: bool = False) -> int | None:
+    """Validate a count or size argument (a non-negative int)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CacheTypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise CacheValueError(f"{name} must be 0 or more, got {value}")
+    return value
