@@ -8,11 +8,15 @@ know this package.
 from __future__ import annotations
 
 __all__ = [
+    "BackendUnavailableError",
+    "CacheConfigError",
     "CacheError",
     "CacheTypeError",
     "CacheValueError",
     "InvalidKeyError",
+    "InvalidPatternError",
     "InvalidTimeoutError",
+    "SerializationError",
     "UnknownContentTypeError",
     "UnknownWarmingTaskError",
 ]
@@ -44,3 +48,19 @@ class UnknownContentTypeError(CacheError, LookupError):
 
 class UnknownWarmingTaskError(CacheError, LookupError):
     """A key has no registered warming task."""
+
+
+class InvalidPatternError(CacheValueError):
+    """A pattern is not a valid regular expression."""
+
+
+class CacheConfigError(CacheValueError):
+    """A cache URL or setting cannot be used; the message names the part at fault."""
+
+
+class SerializationError(CacheError, ValueError):
+    """Stored bytes could not be turned back into a value (corrupt, tampered, foreign)."""
+
+
+class BackendUnavailableError(CacheError, ConnectionError):
+    """The server could not be reached (raised only with ``strict=True``)."""

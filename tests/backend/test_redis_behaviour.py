@@ -20,9 +20,8 @@ from cache.advanced import (
     StaleWhileRevalidateCache,
 )
 from cache.backend import RedisCache
-from cache.backend.redis._client import BackendUnavailableError
 from cache.backend.serializers import MsgpackSerializer, PickleSerializer
-from cache.errors import CacheTypeError, CacheValueError
+from cache.errors import BackendUnavailableError, CacheTypeError, CacheValueError
 from cache.testing.redis_server import RedisClusterServers, RedisServer
 
 KEY = b"k" * 32

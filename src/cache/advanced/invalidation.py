@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from cache._clock import Clock
 from cache.backend.base import CacheBackend
-from cache.backend.validation import check_key, reserved_key
+from cache.backend.validation import check_key, compile_pattern, reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["DEFAULT_MAX_KEYS", "CacheInvalidator"]
@@ -22,19 +22,6 @@ __all__ = ["DEFAULT_MAX_KEYS", "CacheInvalidator"]
 #: Registered keys kept at most; past it the oldest registrations are dropped.
 DEFAULT_MAX_KEYS = 1_000_000
 _BATCH = 1_000
-
-
-def _compile(pattern: object) -> re.Pattern[str]:
-    if isinstance(pattern, re.Pattern):
-        return pattern
-    if not isinstance(pattern, str):
-        raise CacheTypeError(f"pattern must be a str or re.Pattern, got {type(pattern).__name__}")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise CacheValueError(
-            f"pattern {pattern!r} is not a valid regular expression: {exc}"
-        ) from exc
 
 
 class CacheInvalidator:
@@ -89,7 +76,7 @@ class CacheInvalidator:
 
     def matching_keys(self, pattern: str | re.Pattern[str]) -> list[str]:
         """Return the registered keys matching ``pattern`` (``re.search``), deleting nothing."""
-        regex = _compile(pattern)
+        regex = compile_pattern(pattern)
         return [k for k in self.cache.index_iter(self.index, _BATCH) if regex.search(k)]
 
     def invalidate_keys(self, keys: Iterable[str]) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cache.backend.base import CacheBackend
-from cache.errors import CacheValueError
+from cache.errors import CacheConfigError
 
 __all__ = ["ENV_VAR", "CacheConfigError", "from_env", "from_url"]
 
@@ -38,10 +38,6 @@ _PASSED_ON = frozenset(
     {"ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "client_name", "db"}
 )
 _SCHEMES = "memory://, redis://, rediss://, unix://, redis+cluster://, rediss+cluster://"
-
-
-class CacheConfigError(CacheValueError):
-    """A cache URL cannot be used; the message names the part at fault."""
 
 
 def _number(kind: Callable[[str], Any], name: str) -> Callable[[str], Any]:

@@ -14,7 +14,7 @@ import json
 import pickle
 from typing import Any, Protocol
 
-from cache.errors import CacheError, CacheTypeError, CacheValueError
+from cache.errors import CacheTypeError, CacheValueError, SerializationError
 
 __all__ = [
     "JSONSerializer",
@@ -23,10 +23,6 @@ __all__ = [
     "SerializationError",
     "Serializer",
 ]
-
-
-class SerializationError(CacheError, ValueError):
-    """Stored bytes could not be turned back into a value (corrupt, tampered, foreign)."""
 
 
 class Serializer(Protocol):

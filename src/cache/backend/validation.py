@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Mapping
 
 from cache._types import Timeout
-from cache.errors import CacheTypeError, CacheValueError, InvalidKeyError, InvalidTimeoutError
+from cache.errors import (
+    CacheTypeError,
+    CacheValueError,
+    InvalidKeyError,
+    InvalidPatternError,
+    InvalidTimeoutError,
+)
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -18,6 +25,7 @@ __all__ = [
     "check_key",
     "check_scores",
     "check_seconds",
+    "compile_pattern",
     "reserved_key",
     "resolve_timeout",
 ]
@@ -138,3 +146,20 @@ def check_count(value: object, name: str, allow_none: bool = False) -> int | Non
     if value < 0:
         raise CacheValueError(f"{name} must be 0 or more, got {value}")
     return value
+
+
+def compile_pattern(pattern: object, name: str = "pattern") -> re.Pattern[str]:
+    """Return ``pattern`` compiled (a str or an ``re.Pattern``), else raise naming the argument."""
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if not isinstance(pattern, str):
+        raise CacheTypeError(
+            f"{name} must be a regular expression (str or re.Pattern), got {type(pattern).__name__}"
+        )
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise InvalidPatternError(
+            f"{name} {pattern!r} is not a valid regular expression ({exc}): "
+            "escape literal characters with re.escape()"
+        ) from None

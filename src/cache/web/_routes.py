@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache.errors import CacheTypeError
+from cache.backend.validation import compile_pattern
 
 __all__ = [
     "UNSAFE",
@@ -49,12 +49,7 @@ class Route:
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "regex", re.compile(self.pattern))
-        except re.error as exc:
-            raise CacheTypeError(
-                f"route pattern {self.pattern!r} is not a valid regex: {exc}"
-            ) from None
+        object.__setattr__(self, "regex", compile_pattern(self.pattern, "route pattern"))
 
 
 def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from cache._recorder import NULL_RECORDER, StatsRecorder
-from cache.errors import CacheError
+from cache.errors import BackendUnavailableError
 
 __all__ = [
     "BackendUnavailableError",
@@ -28,10 +28,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("cache.backend.redis")
-
-
-class BackendUnavailableError(CacheError, ConnectionError):
-    """The server could not be reached (raised only with ``strict=True``)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from cache.backend.base import CacheBackend
 from cache.backend.redis import _scripts as lua
 from cache.backend.redis._batch import RedisBatchMixin
 from cache.backend.redis._client import (
-    BackendUnavailableError,
     ClientOptions,
     OutagePolicy,
     close_sync_client,
@@ -33,13 +32,13 @@ from cache.backend.redis._client import (
 )
 from cache.backend.redis._entries import RedisEntriesMixin
 from cache.backend.redis._index import RedisIndexMixin
-from cache.backend.serializers import JSONSerializer, SerializationError, Serializer
+from cache.backend.serializers import JSONSerializer, Serializer
 from cache.backend.validation import (
     check_default_timeout,
     check_key,
     resolve_timeout,
 )
-from cache.errors import CacheTypeError
+from cache.errors import BackendUnavailableError, CacheTypeError, SerializationError
 
 __all__ = ["BackendUnavailableError", "RedisCache"]
 
