@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from cache.backend.base import CacheBackend
 from cache.errors import CacheConfigError
@@ -123,6 +123,29 @@ def _options(
     return ours, passed
 
 
+def _redis_target(url: str, scheme: str, parts: SplitResult) -> str:
+    """Check the address part of a Redis URL; return the scheme the client is given."""
+    if scheme == "unix":
+        if not parts.path:
+            raise CacheConfigError("unix:// needs a socket path, e.g. unix:///run/redis.sock")
+        return "unix"
+    cluster = scheme in _CLUSTER
+    if not cluster and scheme not in _REDIS:
+        raise CacheConfigError(f"unknown scheme {scheme!r} in {url!r}; use one of {_SCHEMES}")
+    if not parts.hostname:
+        raise CacheConfigError(f"{scheme}:// needs a host, e.g. {scheme}://localhost:6379/0")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise CacheConfigError(f"the port in {parts.netloc!r} is not a number") from None
+    path = parts.path.strip("/")
+    if path and not path.isdigit():
+        raise CacheConfigError(f"the database in {url!r} must be a number, got {path!r}")
+    if cluster and path not in ("", "0"):
+        raise CacheConfigError("a Redis Cluster has database 0 only: drop the path")
+    return _CLUSTER[scheme] if cluster else _REDIS[scheme]
+
+
 def from_url(url: str) -> CacheBackend:
     """Return the backend a URL describes (see the module's text for schemes and options).
 
@@ -148,32 +171,13 @@ def from_url(url: str) -> CacheBackend:
 
         options, _ = _options(url, pairs, _MEMORY_OPTIONS, scheme)
         return InMemoryCache(**options)
-    cluster = scheme in _CLUSTER
-    if scheme in _REDIS or cluster:
-        target = _CLUSTER[scheme] if cluster else _REDIS[scheme]
-        if not parts.hostname:
-            raise CacheConfigError(f"{scheme}:// needs a host, e.g. {scheme}://localhost:6379/0")
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a bad port
-        except ValueError:
-            raise CacheConfigError(f"the port in {parts.netloc!r} is not a number") from None
-        path = parts.path.strip("/")
-        if path and not path.isdigit():
-            raise CacheConfigError(f"the database in {url!r} must be a number, got {path!r}")
-        if cluster and path not in ("", "0"):
-            raise CacheConfigError("a Redis Cluster has database 0 only: drop the path")
-    elif scheme == "unix":
-        target = "unix"
-        if not parts.path:
-            raise CacheConfigError("unix:// needs a socket path, e.g. unix:///run/redis.sock")
-    else:
-        raise CacheConfigError(f"unknown scheme {scheme!r} in {url!r}; use one of {_SCHEMES}")
+    target = _redis_target(url, scheme, parts)
     options, passed = _options(url, pairs, _REDIS_OPTIONS, target)
     from cache.backend.redis.engine import RedisCache  # noqa: PLC0415 - needs the redis extra
 
     query = f"?{urlencode(passed)}" if passed else ""
     client_url = f"{target}://{parts.netloc}{parts.path}{query}"
-    return RedisCache(client_url, cluster=cluster, **options)
+    return RedisCache(client_url, cluster=scheme in _CLUSTER, **options)
 
 
 def from_env(default: str = "memory://") -> CacheBackend:
