@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from cache.advanced import CacheStatistics, InstrumentedCache
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, InMemoryCache
 from cache.errors import CacheTypeError, CacheValueError
 from cache.testing import FakeClock
+from cache.testing.contract import BackendContract
+from tests.backend.test_proxy import METHODS, call, seed
 
 
 def test_spec_example(clock: FakeClock) -> None:
@@ -96,3 +99,67 @@ async def test_a_wired_cache_records_async_calls(backend: CacheBackend) -> None:
     assert await cache.adelete("a") is True
     result = stats.get_stats()
     assert (result["hits"], result["misses"], result["sets"], result["deletes"]) == (1, 1, 1, 1)
+
+
+class _Tally:
+    """A recorder that lists what it was told."""
+
+    def __init__(self) -> None:
+        self.records: list[str] = []
+
+    def record_hit(self, duration: float = 0.0) -> None:
+        self.records.append("hit")
+
+    def record_miss(self, duration: float = 0.0) -> None:
+        self.records.append("miss")
+
+    def record_set(self) -> None:
+        self.records.append("set")
+
+    def record_delete(self) -> None:
+        self.records.append("delete")
+
+    def record_stale(self) -> None:
+        self.records.append("stale")
+
+    def record_error(self) -> None:
+        self.records.append("error")
+
+
+def test_every_method_of_the_protocol_is_recorded_or_listed_as_not_recorded() -> None:
+    recorded = {name for name in METHODS if name in vars(InstrumentedCache)}
+    unlisted = set(METHODS) - recorded - InstrumentedCache.NOT_RECORDED
+    assert unlisted == set(), "record these in InstrumentedCache or list them in NOT_RECORDED"
+    assert recorded & InstrumentedCache.NOT_RECORDED == set()
+    assert set(METHODS) >= InstrumentedCache.NOT_RECORDED  # no stale names
+
+
+@pytest.mark.parametrize("name", METHODS)
+async def test_a_recorded_method_records_and_the_others_do_not(name: str) -> None:
+    engine = InMemoryCache()
+    seed(engine)
+    tally = _Tally()
+    await call(InstrumentedCache(engine, tally), name)
+    if name in InstrumentedCache.NOT_RECORDED:
+        assert tally.records == []
+    else:
+        assert tally.records != [], f"{name} recorded nothing"
+
+
+@pytest.fixture
+def instrumented(clock: FakeClock) -> Iterator[CacheBackend]:
+    engine = InMemoryCache(max_entries=100_000, clock=clock)
+    yield InstrumentedCache(engine, CacheStatistics(clock=clock))
+    engine.close()
+
+
+class TestInstrumentedContract(BackendContract):
+    """The whole contract holds through the recording wrapper."""
+
+    @pytest.fixture
+    def backend(self, instrumented: CacheBackend) -> CacheBackend:
+        return instrumented
+
+    @pytest.fixture
+    def advance(self, clock: FakeClock) -> Callable[[float], None]:
+        return clock.advance

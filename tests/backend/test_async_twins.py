@@ -1,4 +1,4 @@
-"""Async twins stay async: through InstrumentedCache and the composed defaults of the protocol.
+"""Async twins stay async: through ProxyBackend, InstrumentedCache and the protocol's defaults.
 
 A backend whose sync methods fail proves that no async call falls back to a
 blocking sync call (which would stall the event loop on a network engine).
@@ -13,7 +13,7 @@ import pytest
 
 from cache._types import MISSING
 from cache.advanced import CacheStatistics, InstrumentedCache
-from cache.backend import InMemoryCache
+from cache.backend import InMemoryCache, ProxyBackend
 from cache.backend.base import CacheBackend
 
 ASYNC = sorted(
@@ -55,10 +55,14 @@ def test_every_async_twin_is_covered() -> None:
     )
 
 
-@pytest.mark.parametrize("wrap", [False, True], ids=["engine", "instrumented"])
-async def test_async_calls_never_run_a_sync_call(wrap: bool) -> None:
+@pytest.mark.parametrize("wrap", ["engine", "proxy", "instrumented"])
+async def test_async_calls_never_run_a_sync_call(wrap: str) -> None:
     stats = CacheStatistics()
-    cache = InstrumentedCache(_async_only(), stats) if wrap else _async_only()
+    cache = _async_only()
+    if wrap == "proxy":
+        cache = ProxyBackend(cache)
+    elif wrap == "instrumented":
+        cache = InstrumentedCache(cache, stats)
     await cache.aset("k", 1, 60)
     assert await cache.aget("k") == 1
     assert await cache.aadd("k", 2) is False
@@ -91,6 +95,6 @@ async def test_async_calls_never_run_a_sync_call(wrap: bool) -> None:
     assert await cache.acleanup_expired() == 0
     await cache.aclear()
     await cache.aclose()
-    if wrap:
+    if wrap == "instrumented":
         snapshot = stats.get_stats()
         assert snapshot["hits"] >= 4 and snapshot["misses"] >= 2  # recorded on the async path

@@ -1,7 +1,8 @@
 """Storage engines behind one protocol.
 
 ``InMemoryCache`` is the embedded default. Every engine implements
-:class:`CacheBackend`, so the features in ``cache.advanced`` run on any of them.
+:class:`CacheBackend`, so the features in ``cache.advanced`` run on any of them;
+:class:`ProxyBackend` wraps one engine for a wrapper to change a few calls.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from cache.backend.base import CacheBackend
 from cache.backend.memory import DEFAULT_MAX_ENTRIES, InMemoryCache
+from cache.backend.proxy import ProxyBackend
 
 if TYPE_CHECKING:
     from cache.backend.redis import RedisCache
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "CacheBackend", "InMemoryCache", "RedisCache"]
+__all__ = ["DEFAULT_MAX_ENTRIES", "CacheBackend", "InMemoryCache", "ProxyBackend", "RedisCache"]
 
 
 def __getattr__(name: str) -> Any:
