@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import logging
 import os
@@ -33,10 +34,18 @@ from cache.web import CacheMiddleware
 from cache.web import Route as CacheRoute
 from cache.web.dashboard import Dashboard
 from demo.store import Blog
+from demo.traffic import generate_traffic
 
 __all__ = ["Demo", "create_app"]
 
 _GREETING = {"fr": "Bonjour", "de": "Hallo", "en": "Hello"}
+#: What the dashboard's "Start traffic" readers request, the most read first.
+_READ = [
+    "/",
+    "/api/posts",
+    *(f"/posts/{n}" for n in range(1, 31)),
+    *(f"/authors/{n}" for n in (1, 2, 3)),
+]
 
 
 def _lang(request: Request) -> str:
@@ -213,21 +222,24 @@ def create_app(
         ],
     )
     demo.middleware = middleware
-    demo.dashboard = Dashboard(
-        middleware,
-        stats=demo.stats,
-        warmer=demo.warmer,
-        traffic_urls=["/", "/api/posts"]
-        + [f"/posts/{n}" for n in range(1, 31)]
-        + [f"/authors/{n}" for n in (1, 2, 3)],
-        hint="Tags: <code>post:ID</code>, <code>author:ID</code>, <code>pages</code>, "
-        "<code>posts</code>, <code>api</code>. Prefixes and patterns match cache keys "
-        "such as <code>http:post:http://HOST/posts/1</code>.",
-    )
+    demo.dashboard = _dashboard(middleware, demo)
     site.router.routes.append(Mount("/dashboard", demo.dashboard))
     site.router.routes.append(_metrics_route(middleware, demo))
     site.state.demo = demo
     return middleware  # lifespan events pass through it to the site
+
+
+def _dashboard(middleware: CacheMiddleware, demo: Demo) -> Dashboard:
+    """Return the live dashboard, whose "Start traffic" button sends readers through the cache."""
+    return Dashboard(
+        middleware,
+        stats=demo.stats,
+        warmer=demo.warmer,
+        traffic=functools.partial(generate_traffic, middleware, _READ, list(_GREETING)),
+        hint="Tags: <code>post:ID</code>, <code>author:ID</code>, <code>pages</code>, "
+        "<code>posts</code>, <code>api</code>. Prefixes and patterns match cache keys "
+        "such as <code>http:post:http://HOST/posts/1</code>.",
+    )
 
 
 def _metrics_route(middleware: CacheMiddleware, demo: Demo) -> Route:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,14 +10,24 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import redis
 
 from cache import MISSING
-from cache.advanced import CacheInvalidator, CacheStatistics, CacheTag, StaleWhileRevalidateCache
+from cache.advanced import (
+    CacheInvalidator,
+    CachePolicy,
+    CacheStatistics,
+    CacheTag,
+    ContentTypeCacheManager,
+    StaleWhileRevalidateCache,
+)
 from cache.backend import CacheBackend
 from cache.testing.redis_server import RedisServer, free_port
+from cache.web import CacheMiddleware
 
 
 def run(
@@ -147,6 +158,41 @@ def test_inspect_a_key(url: str, open_url: Callable[[str], CacheBackend]) -> Non
     assert "ttl:    no expiry" in plain and 'value:  str: "hello"' in plain
     missing = run("--url", url, "inspect", "nothing-here")
     assert missing.returncode == 1 and "no such key: nothing-here" in missing.stderr
+
+
+async def test_inspect_a_stored_http_response(
+    url: str, open_url: Callable[[str], CacheBackend]
+) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/plain"), (b"vary", b"Accept-Language")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"hello, world"})
+
+    backend = open_url(url)
+    manager = ContentTypeCacheManager(backend)
+    manager.register_policy("page", CachePolicy(timeout=60, tags={"pages"}))
+    middleware = CacheMiddleware(app, manager, {"/page": "page"})
+    transport = httpx.ASGITransport(app=middleware)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.get("/page")).headers["cache-status"].endswith("detail=stored")
+    (key,) = CacheInvalidator(backend, registry="http").registered_keys("http:page:")
+
+    shown = await asyncio.to_thread(run, "--url", url, "inspect", key)
+    assert shown.returncode == 0, shown.stderr
+    assert "tags:   pages" in shown.stdout
+    assert (
+        "value:  an HTTP response: status 200, text/plain, 12 bytes, varies on accept-language"
+        in shown.stdout
+    )
+
+
+def test_the_cli_needs_no_web_extra() -> None:
+    code = (
+        "import sys, cache.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'httpx', 'django'}))"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
 
 
 def test_stats_shows_what_apps_pushed(url: str, open_url: Callable[[str], CacheBackend]) -> None:

@@ -29,6 +29,8 @@ from cache.advanced.warming import CacheWarmer
 from cache.backend.base import CacheBackend
 from cache.backend.config import ENV_VAR, from_url
 from cache.errors import CacheError
+from cache.web.headers import get_header
+from cache.web.stored import Captured
 
 __all__ = ["main"]
 
@@ -247,10 +249,12 @@ def invalidate_pattern(obj: _Context, pattern: str, registry: str, dry_run: bool
 
 
 def _summary(value: Any, width: int = 200) -> str:
-    if isinstance(value, dict) and {"s", "h", "b", "t"} <= value.keys():
-        size = len(value["b"]) * 3 // 4
-        kind = next((v for k, v in value["h"] if k.lower() == "content-type"), "?")
-        return f"an HTTP response: status {value['s']}, {kind}, about {size:,} bytes"
+    response = Captured.load(value)
+    if response is not None:
+        kind = get_header(response.headers, "content-type") or "?"
+        varies = f", varies on {', '.join(response.vary)}" if response.vary else ""
+        size = f"{len(response.body):,} bytes"
+        return f"an HTTP response: status {response.status}, {kind}, {size}{varies}"
     try:
         text = json.dumps(value, default=repr)
     except (TypeError, ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -9,7 +11,7 @@ from starlette.routing import Mount, Route
 
 from cache.advanced import CacheStatistics, CacheWarmer
 from cache.advanced.prometheus import PrometheusRecorder, Recorders
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, InMemoryCache
 from cache.errors import CacheTypeError
 from cache.testing import FakeClock
 from cache.web.dashboard import Dashboard
@@ -39,7 +41,7 @@ async def test_dashboard_and_metrics_mount_in_any_app(
             await client.get("/page/d")
         page = await client.get("/ops/cache/")
         assert page.status_code == 200 and "<canvas id=hit_rate" in page.text
-        assert "<button id=traffic hidden>" in page.text  # no traffic_urls: no button
+        assert "<button id=traffic hidden>" in page.text  # no traffic generator: no button
         dashboard.sample()
         data = (await client.get("/ops/cache/stats.json")).json()
         assert data["types"]["page"] == {"miss": 1, "hit": 2}
@@ -61,6 +63,34 @@ async def test_dashboard_and_metrics_mount_in_any_app(
         assert 'cache_http_requests_total{content_type="page",outcome="hit"} 2.0' in metrics
         assert 'cache_latency_seconds_bucket{le="0.0001",result="hit"}' in metrics
         assert 'cache_latency_seconds_count{result="miss"} 2.0' in metrics
+    dashboard.close()
+
+
+async def test_the_traffic_button_starts_and_stops_the_given_generator(clock: FakeClock) -> None:
+    _, middleware = build(InMemoryCache(clock=clock), clock)
+    middleware.manager.stats = CacheStatistics()
+    running = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def traffic() -> None:
+        running.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+
+    dashboard = Dashboard(middleware, traffic=traffic)
+    transport = httpx.ASGITransport(app=dashboard)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert "<button id=traffic >" in (await client.get("/")).text  # shown
+        assert (await client.post("/traffic")).json() == {"traffic": True}
+        await asyncio.wait_for(running.wait(), 5)
+        assert (await client.get("/stats.json")).json()["traffic"] is True
+        assert (await client.post("/traffic")).json() == {"traffic": False}
+        await asyncio.sleep(0.01)
+        assert stopped == [True]
+        assert (await client.get("/stats.json")).json()["traffic"] is False
     dashboard.close()
 
 

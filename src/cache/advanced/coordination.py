@@ -47,6 +47,11 @@ class SingleFlight:
         self._lock = threading.Lock()
         self._calls: dict[str, _Call] = {}
 
+    def in_flight(self, key: str) -> bool:
+        """Return True while a run for ``key`` is under way (a caller now would wait for it)."""
+        with self._lock:
+            return key in self._calls
+
     def do(self, key: str, fn: Callable[[], Any]) -> Any:
         """Return ``fn()``, or the result of the run already under way for ``key``."""
         with self._lock:
@@ -76,6 +81,10 @@ class AsyncSingleFlight:
 
     def __init__(self) -> None:
         self._calls: dict[str, asyncio.Future[Any]] = {}
+
+    def in_flight(self, key: str) -> bool:
+        """Return True while a run for ``key`` is under way (a caller now would wait for it)."""
+        return key in self._calls
 
     async def do(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Return ``await fn()``, or the result of the run already under way for ``key``."""

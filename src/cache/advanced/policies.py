@@ -105,7 +105,8 @@ class ContentTypeCacheManager:
         self.cache = cache
         self.tags = tag_manager or CacheTag(cache)
         self.stats = stats
-        self._clock = clock
+        #: Wall-clock seconds: the deadlines of the stored content (the HTTP adapters read it too).
+        self.clock = clock
         self._policies: dict[str, CachePolicy] = {}
         self._swr: StaleWhileRevalidateCache | None = None
 
@@ -166,7 +167,7 @@ class ContentTypeCacheManager:
         policy = self.get_policy(content_type)
         key = self.cache_key(content_type, content_id, headers)
         versions = self.tags.get_versions(self._all_tags(policy, extra_tags))
-        now = self._clock()
+        now = self.clock()
         fresh = now + policy.timeout
         env = Envelope(content, fresh, fresh + policy.stale_while_revalidate, versions)
         ttl = policy.timeout + policy.stale_while_revalidate
@@ -184,7 +185,7 @@ class ContentTypeCacheManager:
         env = Envelope.load(entry.value)
         if (
             env is not None
-            and env.is_fresh(self._clock())
+            and env.is_fresh(self.clock())
             and self.tags.matches(env.tags, entry.refs)
         ):
             self.stats.record_hit(time.perf_counter() - started)
@@ -206,7 +207,7 @@ class ContentTypeCacheManager:
         """The stale-while-revalidate reader behind :meth:`get_or_generate`."""
         if self._swr is None:
             self._swr = StaleWhileRevalidateCache(
-                self.cache, tag_manager=self.tags, stats=self.stats, clock=self._clock
+                self.cache, tag_manager=self.tags, stats=self.stats, clock=self.clock
             )
         return self._swr
 

@@ -1,12 +1,21 @@
-"""Run the app for a cacheable GET: capture a storable response, or stream it through."""
+"""Between the app and its client: capture a storable response, stream others, send stored ones."""
 
 from __future__ import annotations
 
 from cache.web import headers as h
-from cache.web._routes import ASGIApp, Message, Receive, Scope, Send, decode_headers, encode_headers
-from cache.web._stored import Captured
+from cache.web._routes import (
+    ASGIApp,
+    Cacheable,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    decode_headers,
+    encode_headers,
+)
+from cache.web.stored import Captured, build_response
 
-__all__ = ["fetch_response"]
+__all__ = ["fetch_response", "send_stored"]
 
 
 async def fetch_response(
@@ -22,71 +31,102 @@ async def fetch_response(
     """Run the app for a GET; return its response if storable, else stream it to ``send``.
 
     A HEAD is sent to the app as a GET, so that the stored response can
-    answer later GETs; its client gets no body. ``hold_errors``: keep a 5xx
-    back (returned, not sent), so that a stale copy can take its place.
+    answer later GETs; its client gets no body. ``streamed`` gets a True when
+    the response went to ``send``. ``share=False`` streams it in any case.
+    ``hold_errors``: keep a 5xx back (returned, not sent), so that a stale
+    copy can take its place.
     """
     head = scope["method"] == "HEAD"
-    app_scope = dict(scope, method="GET") if head else scope
-    start: Message | None = None
-    chunks: list[bytes] = []
-    size = 0
-    passing = not share
+    capture = _Capture(send, max_body_size, streamed, head, share, hold_errors)
+    await app(dict(scope, method="GET") if head else scope, receive, capture)
+    return capture.result()
 
-    async def through(message: Message) -> None:
-        if head and message["type"] == "http.response.body":
-            if not message.get("more_body", False):
-                await send({"type": "http.response.body", "body": b""})
-            return
-        await send(message)
 
-    async def capture(message: Message) -> None:
-        nonlocal start, size, passing
-        if message["type"] == "http.response.start":
-            start = message
-            reason = h.storable_response(
-                message["status"], decode_headers(message.get("headers", []))
-            )
-            if hold_errors and message["status"] >= 500:
-                reason = None  # held back, never stored (see _miss)
-            if reason is not None or passing:
-                passing = True
-                streamed.append(True)
-                status = h.cache_status(False, fwd="miss", detail=reason or "shared")
-                await through(
-                    dict(
-                        message,
-                        headers=list(message.get("headers", []))
-                        + encode_headers([("cache-status", status)]),
-                    )
-                )
-            return
-        if message["type"] != "http.response.body":
-            await send(message)
-            return
-        if passing:
-            await through(message)
-            return
+class _Capture:
+    """The ``send`` the app is given: holds a storable response back, streams any other."""
+
+    def __init__(
+        self,
+        send: Send,
+        max_body_size: int,
+        streamed: list[bool],
+        head: bool,
+        share: bool,
+        hold_errors: bool,
+    ) -> None:
+        self.send = send
+        self.max_body_size = max_body_size
+        self.streamed = streamed
+        self.head = head
+        self.hold_errors = hold_errors
+        self.passing = not share
+        self.start: Message | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            await self._start(message)
+        elif kind != "http.response.body":
+            await self.send(message)
+        elif self.passing:
+            await self._through(message)
+        else:
+            await self._body(message)
+
+    async def _start(self, message: Message) -> None:
+        self.start = message
+        status = message["status"]
+        reason = h.storable_response(status, decode_headers(message.get("headers", [])))
+        if self.hold_errors and status >= 500:
+            reason = None  # held back, never stored (see Filler.miss)
+        if reason is not None or self.passing:
+            await self._stream(reason or "shared")
+
+    async def _body(self, message: Message) -> None:
         body = message.get("body", b"")
-        if message.get("more_body", False) or size + len(body) > max_body_size:
-            passing = True  # streaming or large: through untouched, not stored
-            streamed.append(True)
-            assert start is not None
-            status = h.cache_status(False, fwd="miss", detail="too-large-or-streamed")
-            await through(
-                dict(
-                    start,
-                    headers=list(start.get("headers", []))
-                    + encode_headers([("cache-status", status)]),
+        if message.get("more_body", False) or self.size + len(body) > self.max_body_size:
+            # Streaming or large: through untouched, not stored.
+            await self._stream("too-large-or-streamed")
+            for chunk in self.chunks:
+                await self._through(
+                    {"type": "http.response.body", "body": chunk, "more_body": True}
                 )
-            )
-            for chunk in chunks:
-                await through({"type": "http.response.body", "body": chunk, "more_body": True})
-            await through(message)
+            await self._through(message)
             return
-        chunks.append(body)
-        size += len(body)
+        self.chunks.append(body)
+        self.size += len(body)
 
-    await app(app_scope, receive, capture)
-    if passing or start is None:
-        return None
-    return Captured(start["status"], decode_headers(start.get("headers", [])), b"".join(chunks))
+    async def _stream(self, detail: str) -> None:
+        """Pass the response through from now on: send its start, saying why it is not stored."""
+        assert self.start is not None  # the app starts a response before its body
+        self.passing = True
+        self.streamed.append(True)
+        status = h.cache_status(False, fwd="miss", detail=detail)
+        headers = list(self.start.get("headers", [])) + encode_headers([("cache-status", status)])
+        await self._through(dict(self.start, headers=headers))
+
+    async def _through(self, message: Message) -> None:
+        if self.head and message["type"] == "http.response.body":
+            if not message.get("more_body", False):
+                await self.send({"type": "http.response.body", "body": b""})
+            return
+        await self.send(message)
+
+    def result(self) -> Captured | None:
+        """Return the response held back, or None if it was streamed (or never started)."""
+        if self.passing or self.start is None:
+            return None
+        headers = decode_headers(self.start.get("headers", []))
+        return Captured(self.start["status"], headers, b"".join(self.chunks))
+
+
+async def send_stored(
+    request: Cacheable, send: Send, captured: Captured, status: str, age: float
+) -> None:
+    """Answer ``request`` with ``captured`` (a 304 if it matches); Cache-Status says ``status``."""
+    code, out, body = build_response(captured, request.headers, request.policy, status, age)
+    await send({"type": "http.response.start", "status": code, "headers": encode_headers(out)})
+    head = request.scope["method"] == "HEAD"
+    await send({"type": "http.response.body", "body": b"" if head else body})

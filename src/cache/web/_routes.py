@@ -1,17 +1,21 @@
-"""ASGI types, the route table entries of CacheMiddleware, and header (de)coding."""
+"""ASGI types, the routes and cacheable requests of CacheMiddleware, header (de)coding."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cache.advanced.policies import CachePolicy
 from cache.backend.validation import compile_pattern
+from cache.web import headers as h
+from cache.web import keys
 
 __all__ = [
     "UNSAFE",
     "ASGIApp",
+    "Cacheable",
     "Message",
     "Receive",
     "Route",
@@ -50,6 +54,25 @@ class Route:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regex", compile_pattern(self.pattern, "route pattern"))
+
+
+@dataclass(slots=True)
+class Cacheable:
+    """A GET or HEAD that may be answered from the cache: what its keys are built from."""
+
+    scope: Scope
+    route: Route
+    policy: CachePolicy
+    headers: h.Headers
+
+    def keys(self, vary: Sequence[str]) -> tuple[str, str]:
+        """Return the URL key and the key of the variant selected by the headers ``vary`` names."""
+        scheme = self.scope.get("scheme", "http")
+        host = keys.normalize_host(h.get_header(self.headers, "host"), scheme)
+        url = keys.url_key(self.route.content_type, scheme, host, self.scope["path"])
+        query = keys.normalize_query(self.scope.get("query_string", b""))
+        names = [*self.policy.vary_on, *vary]
+        return url, keys.variant_key(url, query, keys.vary_values(self.headers, names))
 
 
 def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

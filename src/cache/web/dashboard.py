@@ -7,20 +7,19 @@
 
 It serves a page of live charts (hit rate, requests per second, hit/miss
 latency, hit rate per content type), the per-type counts, the warming status
-table, a form that invalidates a tag, a key prefix or a key pattern, and a
-button that starts or stops a traffic generator requesting ``traffic_urls``
-through the middleware (``httpx`` needed then). Mount it behind your own
-authentication: its buttons invalidate the cache.
+table, a form that invalidates a tag, a key prefix or a key pattern, and,
+given a ``traffic`` coroutine function, a button that starts it (as a task)
+and stops it (cancelling the task): a load generator for a demonstration.
+Mount it behind your own authentication: its buttons invalidate the cache.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import random
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +40,6 @@ __all__ = ["Dashboard"]
 _PAGE = (Path(__file__).parent / "dashboard.html").read_text()
 
 
-def _find_statistics(recorder: object) -> CacheStatistics | None:
-    """Return the CacheStatistics a recorder is or holds (through ``Recorders``)."""
-    if isinstance(recorder, CacheStatistics):
-        return recorder
-    for inner in getattr(recorder, "recorders", ()):
-        found = _find_statistics(inner)
-        if found is not None:
-            return found
-    return None
-
-
 class Dashboard:
     """An ASGI app: the dashboard page at its root, JSON and buttons beneath it.
 
@@ -60,8 +48,9 @@ class Dashboard:
         stats: The statistics to chart; by default the ``CacheStatistics``
             among the manager's recorders.
         warmer: Its tasks fill the warming table.
-        traffic_urls: Paths the traffic generator requests (Zipf-weighted,
-            earlier ones more often); none hides the button.
+        traffic: Run by the "Start traffic" button until "Stop traffic"
+            cancels it (e.g. requests sent through the middleware); none
+            hides the button.
         hint: A line of HTML under the invalidation form (e.g. the tags in use).
         points: How many one-second samples the charts keep.
     """
@@ -72,11 +61,11 @@ class Dashboard:
         *,
         stats: CacheStatistics | None = None,
         warmer: CacheWarmer | None = None,
-        traffic_urls: Sequence[str] = (),
+        traffic: Callable[[], Awaitable[None]] | None = None,
         hint: str = "",
         points: int = 300,
     ) -> None:
-        found = stats or _find_statistics(middleware.manager.stats)
+        found = stats or middleware.statistics
         if found is None:
             raise CacheTypeError(
                 "stats: pass the CacheStatistics to chart, or give the manager one (stats=)"
@@ -84,13 +73,14 @@ class Dashboard:
         self.middleware = middleware
         self.stats = found
         self.warmer = warmer
-        self.traffic_urls = list(traffic_urls)
+        self.traffic = traffic
         self.invalidator = CacheInvalidator(middleware.cache, registry="http")
         self.history: deque[dict[str, Any]] = deque(maxlen=points)
-        self.traffic: asyncio.Task[None] | None = None
+        #: The running ``traffic`` task, if any.
+        self.traffic_task: asyncio.Task[None] | None = None
         self._sampler: asyncio.Task[None] | None = None
         page = _PAGE.replace("{{hint}}", hint or _default_hint())
-        self._page = page.replace("{{traffic}}", "" if self.traffic_urls else "hidden")
+        self._page = page.replace("{{traffic}}", "" if traffic is not None else "hidden")
         self._app = Starlette(
             routes=[
                 Route("/", self._index),
@@ -123,10 +113,10 @@ class Dashboard:
 
     def close(self) -> None:
         """Stop the sampler and the traffic generator."""
-        for task in (self._sampler, self.traffic):
+        for task in (self._sampler, self.traffic_task):
             if task is not None:
                 task.cancel()
-        self._sampler = self.traffic = None
+        self._sampler = self.traffic_task = None
 
     # -- endpoints --------------------------------------------------------------
 
@@ -144,7 +134,7 @@ class Dashboard:
                 "history": list(self.history),
                 "types": types,
                 "warming": warming,
-                "traffic": self.traffic is not None and not self.traffic.done(),
+                "traffic": self.traffic_task is not None and not self.traffic_task.done(),
             }
         )
 
@@ -171,27 +161,14 @@ class Dashboard:
         return JSONResponse({"invalidated": kind, "count": count})
 
     async def _toggle_traffic(self, request: Request) -> Response:
-        if not self.traffic_urls:
-            return JSONResponse({"error": "no traffic_urls configured"}, status_code=400)
-        if self.traffic is not None and not self.traffic.done():
-            self.traffic.cancel()
-            self.traffic = None
+        if self.traffic is None:
+            return JSONResponse({"error": "no traffic generator given"}, status_code=400)
+        if self.traffic_task is not None and not self.traffic_task.done():
+            self.traffic_task.cancel()
+            self.traffic_task = None
         else:
-            self.traffic = asyncio.ensure_future(self._generate_traffic())
-        return JSONResponse({"traffic": self.traffic is not None})
-
-    async def _generate_traffic(self, rate: float = 40.0) -> None:
-        """Request the URLs (Zipf-like) through the middleware until cancelled."""
-        import httpx  # noqa: PLC0415 - only for the traffic generator
-
-        weights = [1 / (rank + 1) for rank in range(len(self.traffic_urls))]
-        transport = httpx.ASGITransport(app=self.middleware)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard.local") as c:
-            while True:
-                url = random.choices(self.traffic_urls, weights)[0]
-                lang = random.choice(["en", "fr", "de"])
-                await c.get(url, headers={"Accept-Language": lang})
-                await asyncio.sleep(1 / rate)
+            self.traffic_task = asyncio.ensure_future(self.traffic())
+        return JSONResponse({"traffic": self.traffic_task is not None})
 
 
 def _default_hint() -> str:

@@ -46,7 +46,7 @@ from cache.backend.validation import reserved_key
 from cache.errors import CacheTypeError
 from cache.web import headers as h
 from cache.web import keys
-from cache.web._stored import Captured, build_response
+from cache.web.stored import Captured, build_response
 
 __all__ = ["CacheMiddleware", "cache_policy"]
 
@@ -232,7 +232,7 @@ class CacheMiddleware:
     # -- helpers -------------------------------------------------------------------
 
     def _now(self) -> float:
-        return self.manager._clock()
+        return self.manager.clock()
 
     def _usable(self, entry: Entry) -> Envelope | None:
         env = Envelope.load(entry.value)

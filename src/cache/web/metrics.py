@@ -77,12 +77,8 @@ class MetricsEndpoint:
         stats: CacheStatistics | None = None,
         recorder: PrometheusRecorder | None = None,
     ) -> None:
-        from cache.web.dashboard import _find_statistics  # noqa: PLC0415 - avoid a cycle
-
         self.registry = CollectorRegistry()
-        self.registry.register(
-            _Collector(middleware, stats or _find_statistics(middleware.manager.stats))
-        )
+        self.registry.register(_Collector(middleware, stats or middleware.statistics))
         self.recorder = recorder
 
     def render(self) -> bytes:

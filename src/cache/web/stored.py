@@ -1,13 +1,17 @@
-"""A stored response: its record format and the headers a cached answer carries.
+"""The stored HTTP response: its record format, and the headers a cached answer carries.
 
-Shared by the ASGI middleware and the Django adapter.
+One codec for every reader of the record: the ASGI middleware, the Django
+adapter and the ``cache inspect`` command. The record is the value of an
+:class:`~cache.advanced.envelope.Envelope` (which holds the deadlines and tag
+versions); it is a plain dict so that any serializer can carry it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cache.advanced.policies import CachePolicy
@@ -39,8 +43,11 @@ class Captured:
     body: bytes
     #: When it was stored, if it was read back from the cache.
     stored_at: float | None = None
+    #: The request headers its variant is keyed on, if it was read back from the cache.
+    vary: list[str] = field(default_factory=list)
 
     def record(self, vary: list[str], stored_at: float) -> dict[str, Any]:
+        """Return the stored form, keyed on the request headers ``vary`` names."""
         return {
             "s": self.status,
             "h": self.headers,
@@ -51,12 +58,28 @@ class Captured:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Captured:
+        """Return the response stored as ``record`` (written by :meth:`record`)."""
         return cls(
             int(record["s"]),
             [(k, v) for k, v in record["h"]],
             base64.b64decode(record["b"]),
             float(record["t"]),
+            list(record.get("v", ())),
         )
+
+    @classmethod
+    def load(cls, value: Any) -> Captured | None:
+        """Return the response stored as ``value``, or None if ``value`` is not such a record."""
+        if not isinstance(value, Mapping) or not value.keys() >= _FIELDS:
+            return None
+        try:
+            return cls.from_record(value)
+        except (TypeError, ValueError, binascii.Error):
+            return None
+
+
+#: The keys of a stored record: status, headers, body (base64), vary, stored at.
+_FIELDS = frozenset({"s", "h", "b", "v", "t"})
 
 
 def build_response(

@@ -1,0 +1,27 @@
+"""The wheel ships the package alone: no demo app, no tests, no data beside ``cache/``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import cache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_holds_only_the_package(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"cache", f"cache-{cache.__version__}.dist-info"}
+    assert {"cache/py.typed", "cache/web/dashboard.html", "cache/web/stored.py"} <= set(names)
+    assert not [n for n in names if "/demo/" in n or "/tests/" in n or "__pycache__" in n]
