@@ -15,16 +15,15 @@ import inspect
 import logging
 import math
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from cache._clock import Clock
 from cache._types import Duration
+from cache.advanced._refresher import Refresher
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
@@ -100,13 +99,9 @@ class StaleWhileRevalidateCache:
         self.early_refresh_beta = check_seconds(
             early_refresh_beta, "early_refresh_beta", allow_zero=True
         )
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="cache-swr")
+        self._refresher = Refresher(cache, self.lock_timeout, max_workers)
         self._flight = SingleFlight()
         self._aflight = AsyncSingleFlight()
-        self._refreshing: set[str] = set()
-        self._refreshing_lock = threading.Lock()
-        self._futures: set[Future[Any]] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- shared helpers -------------------------------------------------------
 
@@ -166,51 +161,6 @@ class StaleWhileRevalidateCache:
 
     def _lock_key(self, key: str) -> str:
         return reserved_key("swr", key)
-
-    def _claim_here(self, key: str, claimed: str | None) -> bool:
-        """Claim the refresh of ``key`` in this process; False if one already runs here.
-
-        ``claimed``: the token of a lock the read already took in the backend.
-        The backend lock is the authority: its holder always refreshes. The
-        in-process set only saves readers without it a round trip.
-        """
-        with self._refreshing_lock:
-            if claimed is None and key in self._refreshing:
-                return False
-            self._refreshing.add(key)
-            return True
-
-    def _unclaim_here(self, key: str) -> None:
-        with self._refreshing_lock:
-            self._refreshing.discard(key)
-
-    def _claim(self, key: str, claimed: str | None = None) -> str | None:
-        """Claim the refresh of ``key`` in this process and in the backend; return a token."""
-        if not self._claim_here(key, claimed):
-            return None
-        if claimed is not None:
-            return claimed
-        token = uuid.uuid4().hex
-        if self.cache.add(self._lock_key(key), token, self.lock_timeout):
-            return token
-        self._unclaim_here(key)
-        return None
-
-    async def _aclaim(self, key: str, claimed: str | None = None) -> str | None:
-        """Async :meth:`_claim`."""
-        if not self._claim_here(key, claimed):
-            return None
-        if claimed is not None:
-            return claimed
-        token = uuid.uuid4().hex
-        if await self.cache.aadd(self._lock_key(key), token, self.lock_timeout):
-            return token
-        self._unclaim_here(key)
-        return None
-
-    def _release(self, key: str, token: str) -> None:
-        self.cache.delete_if_equals(self._lock_key(key), token)
-        self._unclaim_here(key)
 
     def _entry(
         self, job: _Job, value: Any, versions: dict[str, str], started: float
@@ -303,28 +253,23 @@ class StaleWhileRevalidateCache:
         return value
 
     def _refresh_in_background(self, job: _Job, claimed: str | None, early: bool) -> None:
-        key = job.key
-        token = self._claim(key, claimed)
-        if token is None:
-            return
-
         def refresh() -> None:
             try:
                 # Double-check under the lock: a refresh that ended just before
                 # the claim leaves the entry fresh, with nothing left to do.
-                current = None if early else self._read(self.cache.get_entry(key))
+                current = None if early else self._read(self.cache.get_entry(job.key))
                 if current is not None and current.is_fresh(self._clock()):
                     return
                 self._generate(job)
             except Exception:
-                log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
-                self.stats.record_error()
-            finally:
-                self._release(key, token)
+                self._refresh_failed(job.key)
 
-        future = self._executor.submit(refresh)
-        self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        self._refresher.start(self._lock_key(job.key), claimed, refresh)
+
+    def _refresh_failed(self, key: str) -> None:
+        """Log and count the failure of a background refresh (from its ``except`` block)."""
+        log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
+        self.stats.record_error()
 
     def refresh(
         self,
@@ -341,14 +286,11 @@ class StaleWhileRevalidateCache:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the background refreshes started so far have finished."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for future in list(self._futures):
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            future.exception(remaining)
+        self._refresher.wait(timeout)
 
     def close(self) -> None:
         """Wait for running refreshes and stop the worker threads."""
-        self._executor.shutdown(wait=True)
+        self._refresher.close()
 
     # -- async ----------------------------------------------------------------
 
@@ -416,29 +358,17 @@ class StaleWhileRevalidateCache:
         return value
 
     async def _arefresh_in_background(self, job: _Job, claimed: str | None, early: bool) -> None:
-        key = job.key
-        token = await self._aclaim(key, claimed)
-        if token is None:
-            return
-
         async def refresh() -> None:
             try:
-                current = None if early else self._read(await self.cache.aget_entry(key))
+                current = None if early else self._read(await self.cache.aget_entry(job.key))
                 if current is not None and current.is_fresh(self._clock()):
                     return
                 await self._agenerate(job)
             except Exception:
-                log.warning("background refresh of %r failed; serving stale", key, exc_info=True)
-                self.stats.record_error()
-            finally:
-                await self.cache.adelete_if_equals(self._lock_key(key), token)
-                self._unclaim_here(key)
+                self._refresh_failed(job.key)
 
-        task = asyncio.get_running_loop().create_task(refresh())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self._refresher.astart(self._lock_key(job.key), claimed, refresh)
 
     async def await_refreshes(self) -> None:
         """Wait for the background refreshes started from this event loop."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._refresher.await_refreshes()

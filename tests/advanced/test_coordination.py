@@ -1,15 +1,78 @@
-"""FillLock: the cross-process single flight under the interleavings that matter."""
+"""Coordination of fills: the single flights of one process, and FillLock across processes.
+
+FillLock is tested under the interleavings that matter.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 from typing import Any
 
+import pytest
+
 from cache._types import MISSING
-from cache.advanced.coordination import FillLock, poll_delays
+from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight, poll_delays
 from cache.backend import InMemoryCache, RedisCache
 from cache.backend.base import Entry
 from cache.testing.redis_server import free_port
+
+
+def test_concurrent_threads_share_one_run_and_its_error() -> None:
+    flight = SingleFlight()
+    started, release = threading.Event(), threading.Event()
+    runs: list[int] = []
+    results: list[object] = []
+
+    def slow() -> str:
+        runs.append(1)
+        started.set()
+        release.wait(5)
+        raise ValueError("generator failed")
+
+    def caller() -> None:
+        try:
+            flight.do("k", slow)
+        except ValueError as exc:
+            results.append(exc)
+
+    leader = threading.Thread(target=caller)
+    leader.start()
+    started.wait(5)
+    waiters = [threading.Thread(target=caller) for _ in range(3)]
+    for t in waiters:
+        t.start()
+    release.set()
+    for t in [leader, *waiters]:
+        t.join(5)
+    assert runs == [1]
+    assert len(results) == 4 and len({id(r) for r in results}) == 1  # the leader's exception
+    assert flight.do("k", lambda: "again") == "again"  # a finished run is not reused
+
+
+async def test_concurrent_tasks_share_one_run() -> None:
+    flight = AsyncSingleFlight()
+    runs: list[int] = []
+
+    async def slow() -> str:
+        runs.append(1)
+        await asyncio.sleep(0.01)
+        return "value"
+
+    assert await asyncio.gather(*(flight.do("k", slow) for _ in range(5))) == ["value"] * 5
+    assert runs == [1]
+
+    async def failing() -> str:
+        await asyncio.sleep(0.01)
+        raise ValueError("generator failed")
+
+    results = await asyncio.gather(
+        *(flight.do("e", failing) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, ValueError) for r in results)
+    with pytest.raises(ValueError, match="failed"):
+        await flight.do("e", failing)  # a failed run is not cached either
 
 
 def _stored(entry: Entry) -> tuple[Any] | None:
