@@ -1,7 +1,10 @@
 """``@cached``: memoize functions and methods in any engine, keyed by their arguments."""
 
 from cache.advanced.memo.decorator import (
+    BoundCached,
     Cached,
+    CachedClassMethod,
+    CachedStaticMethod,
     cached,
     caching_disabled,
     caching_enabled,
@@ -11,7 +14,10 @@ from cache.advanced.memo.decorator import (
 )
 
 __all__ = [
+    "BoundCached",
     "Cached",
+    "CachedClassMethod",
+    "CachedStaticMethod",
     "cached",
     "caching_disabled",
     "caching_enabled",

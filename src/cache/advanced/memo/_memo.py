@@ -1,0 +1,203 @@
+"""The memoizing object behind ``@cached``: the calls that miss, methods, invalidation."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
+
+from cache._types import MISSING
+from cache.advanced.coordination import LOCK_TIMEOUT, AsyncSingleFlight, FillLock, SingleFlight
+from cache.advanced.memo._config import Config, Options
+from cache.advanced.memo._protocol import BoundCached, Cached
+from cache.advanced.memo._state import State, get_default_cache
+from cache.backend.base import CacheBackend, Entry
+
+if TYPE_CHECKING:
+    from cache.advanced.swr import StaleWhileRevalidateCache
+
+__all__ = ["Memo"]
+
+P = ParamSpec("P")
+Q = ParamSpec("Q")
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+def _stored(entry: Entry) -> tuple[Any] | None:
+    """Return the stored result boxed (a cached ``None`` counts as found), or None."""
+    return None if entry.value is MISSING else (entry.value,)
+
+
+class Memo(Config[P, R]):
+    """A memoized function as an object: what ``@cached`` returns for methods.
+
+    Functions get a plain function forwarding to it (see ``_function.py``);
+    both are :class:`~cache.advanced.memo.Cached`.
+    """
+
+    __wrapped__: Callable[P, R]
+    __name__: str
+    __qualname__: str
+
+    def __init__(self, func: Callable[P, R], options: Options, skip: int | None = None) -> None:
+        # First: the function's own attributes (another decorator's, say) must not
+        # replace the settings below.
+        functools.update_wrapper(self, func)
+        super().__init__(func, options, skip)
+        self._flight = SingleFlight()
+        self._aflight = AsyncSingleFlight()
+        self._swr: dict[int, StaleWhileRevalidateCache] = {}
+        self._clock = options.clock
+
+    # -- storing ---------------------------------------------------------------------
+
+    def _keeps(self, value: Any) -> bool:
+        return self.store_if is None or bool(self.store_if(value))
+
+    def _swr_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Return the arguments of a StaleWhileRevalidateCache call for this call's arguments."""
+        return {
+            "generator": lambda: self.func(*args, **kwargs),
+            "timeout": self.timeout,
+            "stale_timeout": self.stale_while_revalidate,
+            "tags": self.tag_names(args, kwargs),
+            "store_if": self.store_if,
+        }
+
+    def _compute(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Call the function and store its result (unless ``store_if`` refuses it)."""
+        value = self.func(*args, **kwargs)
+        if self._keeps(value):
+            backend.set(key, value, self.timeout)
+        return value
+
+    async def _acompute(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Async :meth:`_compute`."""
+        value = await self.func(*args, **kwargs)  # type: ignore[misc]
+        if self._keeps(value):
+            await backend.aset(key, value, self.timeout)
+        return value
+
+    # -- the backend -----------------------------------------------------------------
+
+    def _backend(self) -> CacheBackend:
+        return self.cache if self.cache is not None else get_default_cache()
+
+    def _swr_for(self, backend: CacheBackend) -> StaleWhileRevalidateCache:
+        swr = self._swr.get(id(backend))
+        if swr is None or swr.cache is not backend:
+            from cache.advanced.swr import StaleWhileRevalidateCache  # noqa: PLC0415
+
+            clock = self._clock or time.time
+            swr = self._swr[id(backend)] = StaleWhileRevalidateCache(backend, clock=clock)
+        return swr
+
+    # -- calls -----------------------------------------------------------------------
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Return the cached result for these arguments, computing it once if missing."""
+        return self.call(args, kwargs)  # type: ignore[no-any-return]
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call through the cache (a coroutine for ``async def``)."""
+        if not State.enabled:
+            return self.func(*args, **kwargs)
+        if self.is_async:
+            return self.acall(args, kwargs)
+        key = self.key(*args, **kwargs)
+        backend = self._backend()
+        if self.plain:
+            value = backend.get(key, MISSING)
+            if value is not MISSING:
+                return value
+            return self._flight.do(key, lambda: self._fill(backend, key, args, kwargs))
+        value, _ = self._swr_for(backend).get_with_swr(key, **self._swr_call(args, kwargs))
+        return value
+
+    def _fill(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Compute a missing result once across processes (see :class:`FillLock`)."""
+        fill = FillLock(backend, key, _stored, LOCK_TIMEOUT)
+        try:
+            found = fill.acquire_or_wait()  # also finds what a call just stored
+            if found is not None:
+                return found[0]
+            return self._compute(backend, key, args, kwargs)
+        finally:
+            fill.release()
+
+    async def acall(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async :meth:`call`, with caching on."""
+        key = self.key(*args, **kwargs)
+        backend = self._backend()
+        if self.plain:
+            value = await backend.aget(key, MISSING)
+            if value is not MISSING:
+                return value
+
+            async def fill() -> Any:
+                lock = FillLock(backend, key, _stored, LOCK_TIMEOUT)
+                try:
+                    found = await lock.aacquire_or_wait()
+                    if found is not None:
+                        return found[0]
+                    return await self._acompute(backend, key, args, kwargs)
+                finally:
+                    await lock.arelease()
+
+            return await self._aflight.do(key, fill)
+        value, _ = await self._swr_for(backend).aget_with_swr(key, **self._swr_call(args, kwargs))
+        return value
+
+    # -- invalidation ----------------------------------------------------------------
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Forget the result for these arguments; return True if one was stored."""
+        return self._backend().delete(self.key(*args, **kwargs))
+
+    async def ainvalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Async :meth:`invalidate`."""
+        return await self._backend().adelete(self.key(*args, **kwargs))
+
+    def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Compute the result now, store it, and return it (awaitable for ``async def``)."""
+        if self.is_async:
+            return self._arefresh(args, kwargs)  # type: ignore[return-value]
+        key, backend = self.key(*args, **kwargs), self._backend()
+        if self.plain:
+            return self._compute(backend, key, args, kwargs)  # type: ignore[no-any-return]
+        return self._swr_for(backend).refresh(  # type: ignore[no-any-return]
+            key, **self._swr_call(args, kwargs)
+        )
+
+    async def _arefresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        key, backend = self.key(*args, **kwargs), self._backend()
+        if self.plain:
+            return await self._acompute(backend, key, args, kwargs)
+        return await self._swr_for(backend).arefresh(key, **self._swr_call(args, kwargs))
+
+    def wait_for_refreshes(self, timeout: float | None = None) -> None:
+        """Block until the background refreshes started so far have finished (tests)."""
+        for swr in list(self._swr.values()):
+            swr.wait(timeout)
+
+    # -- methods ---------------------------------------------------------------------
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Cached[P, R]: ...
+    @overload
+    def __get__(
+        self: Memo[Concatenate[S, Q], R], obj: S, objtype: type | None = None
+    ) -> BoundCached[Q, R]: ...
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        """Bind to an instance, as a method: ``obj.method(...)``, ``obj.method.invalidate(...)``."""
+        if obj is None:
+            return self
+        return BoundCached(self, obj)
