@@ -42,8 +42,8 @@ def plain_app() -> FastAPI:
 
 def fastapi_cache_app() -> FastAPI:
     from fastapi_cache import FastAPICache
-    from fastapi_cache.decorator import cache
     from fastapi_cache.backends.inmemory import InMemoryBackend
+    from fastapi_cache.decorator import cache
 
     FastAPICache.init(InMemoryBackend(), prefix="bench")
     app = FastAPI()
