@@ -172,7 +172,8 @@ def test_delete_churn_does_not_grow_queues() -> None:
         cache.set(f"k{i}", i)
         cache.delete(f"k{i}")
     assert len(cache) == 0
-    assert len(cache._small) + len(cache._main) <= 64  # dead entries were compacted
+    policy = cache._policy
+    assert len(policy._small) + len(policy._main) <= 64  # dead entries were compacted
 
 
 def test_background_sweeper_removes_expired(clock: FakeClock) -> None:
