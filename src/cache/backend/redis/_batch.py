@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cache._types import MISSING, Timeout
-from cache.backend.redis._calls import RedisPlumbing
+from cache.backend.redis._connection import RedisConnection
+from cache.backend.redis._sides import Call, Side
 from cache.backend.validation import check_key
 
-if TYPE_CHECKING:
-    from cache.backend.redis.engine import Call, _Side
-
-__all__ = ["RedisBatchMixin"]
+__all__ = ["RedisBatch"]
 
 
-class RedisBatchMixin(RedisPlumbing):
+class RedisBatch(RedisConnection):
     """The ``*_many`` part of :class:`~cache.backend.redis.RedisCache`."""
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -50,7 +48,7 @@ class RedisBatchMixin(RedisPlumbing):
         if ttl is False:
             return None
 
-        def call(side: _Side) -> Any:
+        def call(side: Side) -> Any:
             pipe = side.client.pipeline(transaction=False)
             for name, data in items:
                 pipe.set(name, data, px=ttl)

@@ -3,63 +3,43 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cache._types import MISSING, Timeout
 from cache.backend.base import Claim, Entry
+from cache.backend.redis import _header as header
+from cache.backend.redis._connection import RedisConnection
+from cache.backend.redis._sides import Call, Side
 from cache.backend.validation import check_key
 
-if TYPE_CHECKING:
-    from cache.backend.redis.engine import Call, _Side
-
-from cache.backend.redis._calls import RedisPlumbing
-
-__all__ = ["RedisEntriesMixin"]
+__all__ = ["RedisEntries"]
 
 
-class RedisEntriesMixin(RedisPlumbing):
-    """The ``set_entry``/``get_entry`` half of :class:`~cache.backend.redis.RedisCache`."""
+class RedisEntries(RedisConnection):
+    """The ``set_entry``/``get_entry`` part of :class:`~cache.backend.redis.RedisCache`."""
 
-    def delete(self, key: str) -> bool:
-        raise NotImplementedError
-
-    async def adelete(self, key: str) -> bool:
-        raise NotImplementedError
-
-    def _set_entry(
-        self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]
-    ) -> Call | None:
+    def _set_entry(self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]) -> Call:
         k = self._k(check_key(key))
-        names = json.dumps([self._k(check_key(r, "refs")) for r in refs]).encode()
+        names = [self._k(check_key(r, "refs")) for r in refs]
         ttl = self._ttl_ms(timeout)
-        if ttl is False:
-            return None
-        data = b"r" + struct.pack(">I", len(names)) + names + self._dump(value)
+        if ttl is False:  # a timeout of 0 or less removes the key
+            return lambda side: side.client.unlink(k)
+        data = header.encode(names, self._dump(value))
         return lambda side: side.client.set(k, data, px=ttl)
 
     def set_entry(
         self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
     ) -> None:
         """Store ``value`` with the keys it depends on, in a header before the value."""
-        call = self._set_entry(key, value, timeout, refs)
-        if call is None:
-            self.delete(key)
-        else:
-            self._run("set_entry", call, None)
+        self._run("set_entry", self._set_entry(key, value, timeout, refs), None)
 
     async def aset_entry(
         self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
     ) -> None:
         """Async :meth:`set_entry`."""
-        call = self._set_entry(key, value, timeout, refs)
-        if call is None:
-            await self.adelete(key)
-        else:
-            await self._arun("set_entry", call, None)
+        await self._arun("set_entry", self._set_entry(key, value, timeout, refs), None)
 
     def _claim_args(self, key: str, claim: Claim | None) -> tuple[list[str], list[Any]]:
         k = self._k(check_key(key))
@@ -76,16 +56,15 @@ class RedisEntriesMixin(RedisPlumbing):
             return Entry(MISSING)
         raw, ref_raws, claimed = reply
         value = self._load(raw, key)
-        if value is MISSING or raw[:1] != b"r":
+        if value is MISSING:
             return Entry(value, {}, bool(claimed))
-        size = struct.unpack(">I", raw[1:5])[0]
-        names = [n[len(self._prefix) :] for n in json.loads(raw[5 : 5 + size])]
-        refs = {}
+        names = [n[len(self._prefix) :] for n in header.decode(raw)[0]]
+        found = {}
         for name, ref_raw in zip(names, ref_raws or [None] * len(names), strict=True):
             ref = self._load(ref_raw, name)
             if ref is not MISSING:
-                refs[name] = ref
-        return Entry(value, refs, bool(claimed))
+                found[name] = ref
+        return Entry(value, found, bool(claimed))
 
     def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
         """Read ``key``, its refs and try ``claim``: one script, one round trip.
@@ -108,7 +87,7 @@ class RedisEntriesMixin(RedisPlumbing):
         return self._entry(key, await self._arun("get_entry", call, None))
 
     def _get_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
-        def read(side: _Side) -> Any:
+        def read(side: Side) -> Any:
             pipe = side.client.pipeline(transaction=False)
             pipe.get(keys[0])
             pipe.pttl(keys[0])
@@ -117,13 +96,10 @@ class RedisEntriesMixin(RedisPlumbing):
         raw, ttl = self._run("get_entry", read, [None, -2])
         if raw is None:
             return Entry(MISSING)
+        names = header.decode(raw)[0]
         ref_raws: list[Any] = []
-        if raw[:1] == b"r":
-            names = json.loads(raw[5 : 5 + struct.unpack(">I", raw[1:5])[0]])
-            if names:
-                ref_raws = self._run(
-                    "get_entry", lambda side: side.mget(names), [None] * len(names)
-                )
+        if names:
+            ref_raws = self._run("get_entry", lambda side: side.mget(names), [None] * len(names))
         claimed = 0
         if args[2] >= 0 and 0 <= ttl <= args[2]:
             claim = lambda side: side.client.set(keys[1], args[0], nx=True, px=args[1])  # noqa: E731

@@ -7,9 +7,11 @@ by-score set serves age cleanup. Scripts keep the two in step.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cache.backend.redis import _scripts as lua
+from cache.backend.redis._connection import RedisConnection
+from cache.backend.redis._sides import Call, Side
 from cache.backend.validation import (
     check_count,
     check_index_name,
@@ -19,16 +21,11 @@ from cache.backend.validation import (
 )
 from cache.errors import CacheTypeError
 
-if TYPE_CHECKING:
-    from cache.backend.redis.engine import Call, _Side
-
-from cache.backend.redis._calls import RedisPlumbing
-
-__all__ = ["RedisIndexMixin"]
+__all__ = ["RedisIndex"]
 
 
-class RedisIndexMixin(RedisPlumbing):
-    """The index half of :class:`~cache.backend.redis.RedisCache`."""
+class RedisIndex(RedisConnection):
+    """The index part of :class:`~cache.backend.redis.RedisCache`."""
 
     def _ix(self, index: str) -> list[str]:
         name = self._prefix + reserved_key("idx", "{" + check_index_name(index) + "}")
@@ -73,7 +70,7 @@ class RedisIndexMixin(RedisPlumbing):
         key = self._ix(index)[0]
         extra = {} if limit is None else {"start": 0, "num": limit}
 
-        def call(side: _Side) -> Any:
+        def call(side: Side) -> Any:
             return side.client.zrangebylex(key, low, high, **extra)
 
         return call

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BATCH",
+    "BY_NAME",
     "DELETE_IF_EQUALS",
     "GET_ENTRY",
     "INCR",
@@ -95,8 +96,9 @@ return #members
 
 # KEYS[1] entry, KEYS[2] claim key; ARGV[1] claim token, ARGV[2] claim ms,
 # ARGV[3] claim when the entry's PTTL is at most this (-1: no claim).
-# An entry written by set_entry starts with 'r', a 4-byte length and a JSON
-# list of the keys it depends on; their values come back in the same reply.
+# An entry written by set_entry starts with the refs header (_header.py: 'r', a
+# 4-byte length, a JSON list of the keys it depends on); their values come
+# back in the same reply.
 # The refs are not declared in KEYS: single-server only (a cluster reads
 # them in separate commands, see RedisCache.get_entry).
 GET_ENTRY = """
@@ -117,3 +119,15 @@ if tonumber(ARGV[3]) >= 0 then
 end
 return {value, refs, claimed}
 """
+
+#: What each client registers, by the name the engine calls it.
+BY_NAME = {
+    "incr": INCR,
+    "delete_if_equals": DELETE_IF_EQUALS,
+    "get_entry": GET_ENTRY,
+    "touch": TOUCH,
+    "index_add": INDEX_ADD,
+    "index_remove": INDEX_REMOVE,
+    "index_remove_below": INDEX_REMOVE_BELOW,
+    "index_trim": INDEX_TRIM,
+}

@@ -1,85 +1,30 @@
 """RedisCache: the protocol on Redis, Valkey or Redis Cluster (extra ``redis``).
 
-Each method builds its command once, as a function of a "side" (the sync
-client or the asyncio one, with their scripts); ``_run`` and ``_arun`` execute
-it under the outage policy. So the sync and async twins share every line of
-wire logic.
+The engine is its parts (batch, entries, index), each standing on the
+connection layer (``_connection.py``: sides, keys, value format, outage
+policy); the key-value primitives are here, a few lines each.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import math
-import struct
-import weakref
-from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache._types import MISSING, Missing, Timeout
 from cache.backend.base import CacheBackend
-from cache.backend.redis import _scripts as lua
-from cache.backend.redis._batch import RedisBatchMixin
-from cache.backend.redis._client import (
-    ClientOptions,
-    OutagePolicy,
-    close_sync_client,
-    make_async_client,
-    make_sync_client,
-)
-from cache.backend.redis._entries import RedisEntriesMixin
-from cache.backend.redis._index import RedisIndexMixin
+from cache.backend.redis._batch import RedisBatch
+from cache.backend.redis._client import ClientOptions, OutagePolicy
+from cache.backend.redis._entries import RedisEntries
+from cache.backend.redis._index import RedisIndex
+from cache.backend.redis._sides import Call, Side
 from cache.backend.serializers import JSONSerializer, Serializer
-from cache.backend.validation import (
-    check_default_timeout,
-    check_key,
-    resolve_timeout,
-)
-from cache.errors import BackendUnavailableError, CacheTypeError, SerializationError
+from cache.backend.validation import check_default_timeout, check_key
+from cache.errors import BackendUnavailableError, CacheTypeError
 
 __all__ = ["BackendUnavailableError", "RedisCache"]
-
-log = logging.getLogger("cache.backend.redis")
-
-_SCRIPTS = {
-    "incr": lua.INCR,
-    "delete_if_equals": lua.DELETE_IF_EQUALS,
-    "get_entry": lua.GET_ENTRY,
-    "touch": lua.TOUCH,
-    "index_add": lua.INDEX_ADD,
-    "index_remove": lua.INDEX_REMOVE,
-    "index_remove_below": lua.INDEX_REMOVE_BELOW,
-    "index_trim": lua.INDEX_TRIM,
-}
-_DIGITS = frozenset(b"-0123456789")
-Call = Callable[["_Side"], Any]
-
-
-class _Side:
-    """One client (sync or asyncio) with its registered scripts."""
-
-    def __init__(self, client: Any, cluster: bool) -> None:
-        self.client = client
-        self.scripts = {name: client.register_script(code) for name, code in _SCRIPTS.items()}
-        self.mget = client.mget_nonatomic if cluster else client.mget
-        self.closer: AsyncGenerator[None, None] | None = None
-        self.ready: asyncio.Event | None = None
-
-
-async def _close_at_loop_shutdown(client: Any) -> AsyncGenerator[None, None]:
-    """Close ``client`` when its event loop shuts down its async generators.
-
-    ``asyncio.run`` and ``asyncio.Runner`` finalize every live async generator
-    before closing the loop, so this closes the connections of a loop's client
-    on the loop they belong to, without the user having to call ``aclose``.
-    """
-    try:
-        yield
-    finally:
-        await client.aclose()
 
 
 def _seconds_left(pttl: int) -> float | Missing | None:
@@ -89,7 +34,7 @@ def _seconds_left(pttl: int) -> float | Missing | None:
     return MISSING if pttl < 0 else pttl / 1000
 
 
-class RedisCache(RedisBatchMixin, RedisEntriesMixin, RedisIndexMixin, CacheBackend):
+class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
     """A cache shared by every process and host that reaches one Redis (or Valkey, or cluster).
 
     Args:
@@ -132,121 +77,20 @@ class RedisCache(RedisBatchMixin, RedisEntriesMixin, RedisIndexMixin, CacheBacke
         if not isinstance(namespace, str) or "{" in namespace or "}" in namespace:
             raise CacheTypeError(f"namespace must be a str without braces, got {namespace!r}")
         self.namespace = namespace
-        self._prefix = f"{namespace}:" if namespace else ""
-        self.default_timeout = check_default_timeout(default_timeout)
-        self.serializer: Serializer = serializer or JSONSerializer()
-        self.cluster = cluster
-        self.outage = OutagePolicy(strict=strict, stats=stats)
-        self._options: ClientOptions | None = None
-        if client is None:
-            self._options = ClientOptions(
-                url, cluster, socket_timeout, connect_timeout, max_connections
-            )
-            client = make_sync_client(self._options)
-        self._sync = _Side(client, cluster)
-        self._given_async = _Side(async_client, cluster) if async_client is not None else None
-        # asyncio clients belong to one event loop: one per loop, each closed
-        # when its loop shuts down (see _loop_side).
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Side] = (
-            weakref.WeakKeyDictionary()
+        super().__init__(
+            ClientOptions(url, cluster, socket_timeout, connect_timeout, max_connections),
+            client,
+            async_client,
+            prefix=f"{namespace}:" if namespace else "",
+            default_timeout=check_default_timeout(default_timeout),
+            serializer=serializer or JSONSerializer(),
+            outage=OutagePolicy(strict=strict, stats=stats),
         )
 
     @property
     def errors(self) -> int:
         """Calls that failed (or were skipped while the server was down) so far."""
         return self.outage.errors
-
-    # -- plumbing ---------------------------------------------------------------
-
-    def _k(self, key: str) -> str:
-        return self._prefix + key
-
-    def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
-        """Return ms to live, None for no expiry, False for "do not store"."""
-        ttl = self.default_timeout if timeout is None else resolve_timeout(timeout, None)
-        if ttl is None:
-            return None
-        if ttl <= 0:
-            return False
-        return max(1, math.ceil(ttl * 1000))
-
-    def _dump(self, value: Any) -> bytes:
-        if type(value) is int:
-            return str(value).encode()
-        return self.serializer.dumps(value)
-
-    def _load(self, raw: Any, key: str) -> Any:
-        if raw is None:
-            return MISSING
-        try:
-            if raw[:1] == b"r":  # written by set_entry: skip the refs header
-                raw = raw[5 + struct.unpack(">I", raw[1:5])[0] :]
-            if raw[0] in _DIGITS:
-                return int(raw)
-            return self.serializer.loads(raw)
-        except (SerializationError, ValueError) as exc:
-            log.warning("unreadable value under %r served as a miss: %s", key, exc)
-            self.outage.stats.record_error()
-            return MISSING
-
-    def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        """Run ``call`` on the sync client; ``replies``: let error replies raise."""
-        if not self.outage.allow():
-            return fallback
-        try:
-            result = call(self._sync)
-        except RedisError as exc:
-            if replies and isinstance(exc, ResponseError):
-                raise  # the server answered: a refused command is not an outage
-            self.outage.failed(name, exc)
-            return fallback
-        self.outage.succeeded()
-        return result
-
-    async def _loop_side(self) -> _Side | None:
-        """Return the asyncio side of the running loop, creating it on first use."""
-        if self._given_async is not None:
-            return self._given_async
-        if self._options is None:
-            return None  # a sync client was given without an async one
-        loop = asyncio.get_running_loop()
-        side = self._by_loop.get(loop)
-        if side is None:
-            side = self._by_loop[loop] = _Side(make_async_client(self._options), self.cluster)
-            side.ready = asyncio.Event()
-            closer = _close_at_loop_shutdown(side.client)
-            await closer.__anext__()  # registered with the loop's async-generator hooks
-            side.closer = closer
-            try:
-                if self.cluster:
-                    # Discover the cluster once, before any command: concurrent
-                    # first commands on a new asyncio cluster client race on
-                    # its node connections.
-                    await side.client.initialize()
-            except RedisError:
-                pass  # unreachable now: the command that follows reports it
-            finally:
-                side.ready.set()
-        elif side.ready is not None and not side.ready.is_set():
-            await side.ready.wait()
-        return side
-
-    async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        """Async :meth:`_run`, on this loop's asyncio client (or the sync one in a thread)."""
-        side = await self._loop_side()
-        if side is None:
-            return await asyncio.to_thread(self._run, name, call, fallback, replies)
-        if not self.outage.allow():
-            return fallback
-        try:
-            result = await call(side)
-        except RedisError as exc:
-            if replies and isinstance(exc, ResponseError):
-                raise
-            self.outage.failed(name, exc)
-            return fallback
-        self.outage.succeeded()
-        return result
 
     # -- commands, built once for both sides ------------------------------------
 
@@ -392,7 +236,7 @@ class RedisCache(RedisBatchMixin, RedisEntriesMixin, RedisIndexMixin, CacheBacke
             self._run("clear", lambda side: side.client.flushdb(), None)
             return
 
-        def call(side: _Side) -> None:
+        def call(side: Side) -> None:
             batch: list[bytes] = []
             for name in side.client.scan_iter(match=self._prefix + "*", count=1000):
                 batch.append(name)
@@ -421,7 +265,7 @@ class RedisCache(RedisBatchMixin, RedisEntriesMixin, RedisIndexMixin, CacheBacke
         ``keys`` counts the whole database, not only this namespace.
         """
 
-        def read(side: _Side) -> dict[str, Any]:
+        def read(side: Side) -> dict[str, Any]:
             if self.cluster:
                 raw = side.client.info(target_nodes=side.client.PRIMARIES)
                 nodes = [n for n in raw.values() if isinstance(n, dict)]
@@ -443,14 +287,3 @@ class RedisCache(RedisBatchMixin, RedisEntriesMixin, RedisIndexMixin, CacheBacke
             return total
 
         return dict(self._run("info", read, {}))
-
-    def close(self) -> None:
-        """Close the sync client's connections."""
-        close_sync_client(self._sync.client)
-
-    async def aclose(self) -> None:
-        """Close the sync client and the running loop's asyncio client."""
-        close_sync_client(self._sync.client)
-        side = self._by_loop.pop(asyncio.get_running_loop(), None)
-        if side is not None and side.closer is not None:
-            await side.closer.aclose()
