@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["NULL_RECORDER", "NullRecorder", "StatsRecorder"]
+__all__ = ["NULL_RECORDER", "NullRecorder", "Recorders", "StatsRecorder"]
 
 
 class StatsRecorder(Protocol):
@@ -62,3 +62,40 @@ class NullRecorder:
 
 
 NULL_RECORDER = NullRecorder()
+
+
+class Recorders:
+    """Send every record to several recorders (e.g. CacheStatistics and Prometheus)."""
+
+    def __init__(self, *recorders: StatsRecorder) -> None:
+        self.recorders = recorders
+
+    def record_hit(self, duration: float = 0.0) -> None:
+        """Record a hit everywhere."""
+        for r in self.recorders:
+            r.record_hit(duration)
+
+    def record_miss(self, duration: float = 0.0) -> None:
+        """Record a miss everywhere."""
+        for r in self.recorders:
+            r.record_miss(duration)
+
+    def record_stale(self) -> None:
+        """Record a stale serve everywhere."""
+        for r in self.recorders:
+            r.record_stale()
+
+    def record_set(self) -> None:
+        """Record a write everywhere."""
+        for r in self.recorders:
+            r.record_set()
+
+    def record_delete(self) -> None:
+        """Record a removal everywhere."""
+        for r in self.recorders:
+            r.record_delete()
+
+    def record_error(self) -> None:
+        """Record a failure everywhere."""
+        for r in self.recorders:
+            r.record_error()

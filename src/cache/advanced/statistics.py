@@ -13,12 +13,12 @@ from collections import deque
 from typing import Any
 
 from cache._clock import Clock
-from cache._recorder import NULL_RECORDER, NullRecorder, StatsRecorder
+from cache._recorder import NULL_RECORDER, NullRecorder, Recorders, StatsRecorder
 from cache.backend.base import CacheBackend
 from cache.backend.validation import check_key, reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 
-__all__ = ["NULL_RECORDER", "CacheStatistics", "NullRecorder", "StatsRecorder"]
+__all__ = ["NULL_RECORDER", "CacheStatistics", "NullRecorder", "Recorders", "StatsRecorder"]
 
 #: Counters shared through a backend by push(); times in whole microseconds.
 _SHARED = ("hits", "misses", "sets", "deletes", "stale_hits", "errors", "hit_us", "miss_us")

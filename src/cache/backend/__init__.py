@@ -3,20 +3,44 @@
 ``InMemoryCache`` is the embedded default. Every engine implements
 :class:`CacheBackend`, so the features in ``cache.advanced`` run on any of them;
 :class:`ProxyBackend` wraps one engine for a wrapper to change a few calls.
+``Entry`` and ``Claim`` are for engine authors; the serializers are for
+``RedisCache(serializer=...)``. ``RedisCache`` needs the ``redis`` extra and is
+imported on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cache.backend.base import CacheBackend
+from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend.config import from_env, from_url
 from cache.backend.memory import DEFAULT_MAX_ENTRIES, InMemoryCache
 from cache.backend.proxy import ProxyBackend
+from cache.backend.serializers import (
+    JSONSerializer,
+    MsgpackSerializer,
+    PickleSerializer,
+    Serializer,
+)
 
 if TYPE_CHECKING:
     from cache.backend.redis import RedisCache
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "CacheBackend", "InMemoryCache", "ProxyBackend", "RedisCache"]
+__all__ = [
+    "DEFAULT_MAX_ENTRIES",
+    "CacheBackend",
+    "Claim",
+    "Entry",
+    "InMemoryCache",
+    "JSONSerializer",
+    "MsgpackSerializer",
+    "PickleSerializer",
+    "ProxyBackend",
+    "RedisCache",
+    "Serializer",
+    "from_env",
+    "from_url",
+]
 
 
 def __getattr__(name: str) -> Any:
