@@ -51,6 +51,29 @@ def test_concurrent_threads_share_one_run_and_its_error() -> None:
     assert flight.do("k", lambda: "again") == "again"  # a finished run is not reused
 
 
+def test_in_flight_is_true_only_while_a_run_is_under_way() -> None:
+    flight = SingleFlight()
+    seen: list[bool] = []
+    assert not flight.in_flight("k")
+    assert flight.do("k", lambda: seen.append(flight.in_flight("k")) or "v") == "v"
+    assert seen == [True]
+    assert not flight.in_flight("k") and not flight.in_flight("other")
+
+
+async def test_async_in_flight_is_true_only_while_a_run_is_under_way() -> None:
+    flight = AsyncSingleFlight()
+    seen: list[bool] = []
+
+    async def run() -> str:
+        seen.append(flight.in_flight("k"))
+        return "v"
+
+    assert not flight.in_flight("k")
+    assert await flight.do("k", run) == "v"
+    assert seen == [True]
+    assert not flight.in_flight("k")
+
+
 async def test_concurrent_tasks_share_one_run() -> None:
     flight = AsyncSingleFlight()
     runs: list[int] = []
