@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache._types import MISSING, Missing, Timeout
-from cache.backend.validation import check_key
+from cache.backend.validation import check_key, check_keys, check_mapping, check_seconds
+from cache.errors import CacheTypeError
 
-__all__ = ["CacheBackend", "Claim", "Entry"]
+__all__ = ["CacheBackend", "Claim", "Entry", "check_claim"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,21 @@ class Claim:
     token: str
     timeout: float
     when_ttl_below: float
+
+
+def check_claim(claim: object) -> Claim | None:
+    """Return ``claim`` (None or a valid :class:`Claim`), else raise naming the field at fault."""
+    if claim is None:
+        return None
+    if not isinstance(claim, Claim):
+        raise CacheTypeError(
+            f"claim must be a Claim(key, token, timeout, when_ttl_below) or None, "
+            f"got {type(claim).__name__}"
+        )
+    check_key(claim.key, "claim.key")
+    check_seconds(claim.timeout, "claim.timeout", allow_zero=False)
+    check_seconds(claim.when_ttl_below, "claim.when_ttl_below", allow_zero=True)
+    return claim
 
 
 @dataclass(frozen=True)
@@ -178,7 +194,7 @@ class CacheBackend(abc.ABC):
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return a dict of the keys that are cached, with their values."""
         found: dict[str, Any] = {}
-        for key in keys:
+        for key in check_keys(keys):
             value = self.get(key, MISSING)
             if value is not MISSING:
                 found[key] = value
@@ -186,15 +202,13 @@ class CacheBackend(abc.ABC):
 
     def set_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
         """Store every item of ``mapping`` with one timeout."""
-        for key in mapping:
-            check_key(key)  # reject the batch before storing any of it
+        mapping = check_mapping(mapping)  # reject the batch before storing any of it
         for key, value in mapping.items():
             self.set(key, value, timeout)
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove ``keys``; return how many live values were removed."""
-        keys = [check_key(k) for k in keys]
-        return sum(self.delete(k) for k in keys)
+        return sum(self.delete(k) for k in check_keys(keys))
 
     def has_key(self, key: str) -> bool:
         """Return True if ``key`` holds a live value."""

@@ -20,6 +20,7 @@ default backend.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +41,7 @@ _PASSED_ON = frozenset(
 _SCHEMES = "memory://, redis://, rediss://, unix://, redis+cluster://, rediss+cluster://"
 
 
-def _number(kind: Callable[[str], Any], name: str) -> Callable[[str], Any]:
+def _number(kind: Callable[[str], Any], name: str, positive: bool = False) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -48,17 +49,22 @@ def _number(kind: Callable[[str], Any], name: str) -> Callable[[str], Any]:
             raise CacheConfigError(
                 f"option {name}={text!r} must be {'an integer' if kind is int else 'a number'}"
             ) from None
+        # float() reads "inf" and "nan": refused here, not at the first call (issue 9).
+        if not math.isfinite(value):
+            raise CacheConfigError(f"option {name}={text!r} must be a finite number")
         if value < 0:
             raise CacheConfigError(f"option {name}={text!r} must not be negative")
+        if positive and value == 0:
+            raise CacheConfigError(f"option {name}={text!r} must be positive")
         return value
 
     return parse
 
 
 def _timeout(text: str) -> float | None:
-    if text.lower() in ("none", ""):
+    if text.lower() in ("none", "inf", ""):
         return None
-    return float(_number(float, "default_timeout")(text))
+    return float(_number(float, "default_timeout", positive=True)(text))
 
 
 def _flag(name: str) -> Callable[[str], bool]:
@@ -87,18 +93,18 @@ def _serializer(text: str) -> Any:
 
 
 _MEMORY_OPTIONS: dict[str, Callable[[str], Any]] = {
-    "max_entries": _number(int, "max_entries"),
+    "max_entries": _number(int, "max_entries", positive=True),
     "default_timeout": _timeout,
-    "sweep_interval": _number(float, "sweep_interval"),
+    "sweep_interval": _number(float, "sweep_interval", positive=True),
 }
 _REDIS_OPTIONS: dict[str, Callable[[str], Any]] = {
     "namespace": str,
     "default_timeout": _timeout,
     "strict": _flag("strict"),
     "serializer": _serializer,
-    "socket_timeout": _number(float, "socket_timeout"),
-    "connect_timeout": _number(float, "connect_timeout"),
-    "max_connections": _number(int, "max_connections"),
+    "socket_timeout": _number(float, "socket_timeout", positive=True),
+    "connect_timeout": _number(float, "connect_timeout", positive=True),
+    "max_connections": _number(int, "max_connections", positive=True),
 }
 
 

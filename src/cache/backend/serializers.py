@@ -22,6 +22,7 @@ __all__ = [
     "PickleSerializer",
     "SerializationError",
     "Serializer",
+    "check_serializer",
 ]
 
 
@@ -37,25 +38,66 @@ class Serializer(Protocol):
         ...
 
 
+def _not_json(obj: object) -> Any:
+    raise TypeError(f"it holds {type(obj).__name__} {obj!r:.60}, which is not a JSON type")
+
+
+def _non_str_key(value: Any) -> tuple[object] | None:
+    """Return ``(key,)`` for the first dict key in ``value`` that is not a str, else None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    return (key,)
+                if isinstance(inner, (dict, list, tuple)):
+                    stack.append(inner)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(v for v in item if isinstance(v, (dict, list, tuple)))
+    return None
+
+
 class JSONSerializer:
     """JSON: safe and readable; holds str, int, float, bool, None, list and str-keyed dict.
 
-    Tuples come back as lists. Anything else raises ``CacheTypeError`` on store.
+    Tuples come back as lists. Anything else raises ``CacheTypeError`` on store,
+    so does a dict key that is not a str (JSON would turn ``1`` into ``"1"``).
     """
 
     marker = b"j"
 
     def dumps(self, value: Any) -> bytes:
         """Encode ``value`` as JSON."""
+        fix = "or use serializer=MsgpackSerializer() or PickleSerializer(secret_key=...)"
         try:
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_not_json)
+        except RecursionError:
+            raise CacheValueError(
+                f"value of type {type(value).__name__} is nested too deeply to store as JSON; "
+                "flatten it"
+            ) from None
         except (TypeError, ValueError) as exc:
             raise CacheTypeError(
-                f"a value of type {type(value).__name__} cannot be stored with the JSON "
-                f"serializer ({exc}); convert it to JSON types, or use "
-                f"serializer=MsgpackSerializer() or PickleSerializer(secret_key=...)"
+                f"value of type {type(value).__name__} cannot be stored with the JSON "
+                f"serializer ({exc}); convert it to JSON types, {fix}"
             ) from None
-        return self.marker + text.encode()
+        # A '{' in the text is the only way a dict can be inside: skip the walk otherwise.
+        found = _non_str_key(value) if "{" in text else None
+        if found is not None:
+            raise CacheTypeError(
+                f"value of type {type(value).__name__} holds the dict key {found[0]!r} of type "
+                f"{type(found[0]).__name__}, which JSON would read back as a str; "
+                f"use str keys, {fix}"
+            )
+        try:
+            return self.marker + text.encode()
+        except UnicodeEncodeError as exc:
+            raise CacheValueError(
+                f"value of type {type(value).__name__} holds a lone surrogate "
+                f"{text[exc.start]!r}, which UTF-8 cannot encode; decode its bytes with "
+                "errors='replace' (or store bytes with MsgpackSerializer())"
+            ) from None
 
     def loads(self, data: bytes) -> Any:
         """Decode JSON written by :meth:`dumps`."""
@@ -81,9 +123,11 @@ class MsgpackSerializer:
         """Encode ``value`` with msgpack."""
         try:
             packed: bytes = self._msgpack.packb(value, use_bin_type=True)
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise CacheTypeError(
-                f"a value of type {type(value).__name__} cannot be stored with msgpack ({exc})"
+                f"value of type {type(value).__name__} cannot be stored with msgpack ({exc}); "
+                "convert it to msgpack types (a lone surrogate: decode with errors='replace'), "
+                "or use PickleSerializer(secret_key=...)"
             ) from None
         return self.marker + packed
 
@@ -111,7 +155,12 @@ class PickleSerializer:
     def __init__(self, secret_key: bytes | str) -> None:
         if isinstance(secret_key, str):
             secret_key = secret_key.encode()
-        if not isinstance(secret_key, bytes) or len(secret_key) < 16:
+        if not isinstance(secret_key, bytes):
+            raise CacheTypeError(
+                f"secret_key must be bytes or str, got {type(secret_key).__name__}; "
+                "e.g. secrets.token_bytes(32)"
+            )
+        if len(secret_key) < 16:
             raise CacheValueError(
                 "secret_key must be at least 16 bytes, e.g. secrets.token_bytes(32); "
                 "every process sharing the cache needs the same key"
@@ -127,7 +176,8 @@ class PickleSerializer:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             raise CacheTypeError(
-                f"a value of type {type(value).__name__} cannot be pickled ({exc})"
+                f"value of type {type(value).__name__} cannot be pickled ({exc}); "
+                "store something picklable"
             ) from None
         return self.marker + self._sign(payload) + payload
 
@@ -139,3 +189,18 @@ class PickleSerializer:
         if not hmac.compare_digest(signature, self._sign(payload)):
             raise SerializationError("signature mismatch: value refused, not unpickled")
         return pickle.loads(payload)
+
+
+def check_serializer(serializer: object, name: str = "serializer") -> Serializer:
+    """Return ``serializer`` if it has ``dumps`` and ``loads``, else raise naming ``name``."""
+    if callable(getattr(serializer, "dumps", None)) and callable(
+        getattr(serializer, "loads", None)
+    ):
+        return serializer  # type: ignore[return-value]
+    hint = ""
+    if isinstance(serializer, str):
+        hint = f" (a name such as {serializer!r} is read from a URL only: ?serializer=json)"
+    raise CacheTypeError(
+        f"{name} must be a serializer object with dumps() and loads(), e.g. JSONSerializer() "
+        f"or MsgpackSerializer(), got {type(serializer).__name__} {serializer!r:.60}{hint}"
+    )

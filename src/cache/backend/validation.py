@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from cache._types import Timeout
 from cache.errors import (
@@ -21,8 +22,13 @@ __all__ = [
     "RESERVED_PREFIX",
     "check_count",
     "check_default_timeout",
+    "check_encodable",
+    "check_headers",
     "check_index_name",
     "check_key",
+    "check_keys",
+    "check_mapping",
+    "check_number",
     "check_scores",
     "check_seconds",
     "compile_pattern",
@@ -38,8 +44,13 @@ MAX_KEY_LENGTH = 1024
 RESERVED_PREFIX = "__cache__:"
 
 
-def check_key(key: object, name: str = "key") -> str:
-    """Return ``key`` if it is a usable cache key, else raise naming the argument."""
+def check_key(key: object, name: str = "key", limit: int = MAX_KEY_LENGTH) -> str:
+    """Return ``key`` if it is a usable cache key, else raise naming the argument.
+
+    ``limit`` is lower than :data:`MAX_KEY_LENGTH` for a name the package
+    embeds in a longer key of its own (a tag in its version key), so that the
+    error names the caller's argument, not the key built from it (issue 9).
+    """
     if type(key) is not str:
         if isinstance(key, str):  # a str subclass: accept, store as plain str
             return str(key)
@@ -49,12 +60,75 @@ def check_key(key: object, name: str = "key") -> str:
         )
     if not key:
         raise InvalidKeyError(f"{name} must be a non-empty string")
-    if len(key) > MAX_KEY_LENGTH:
+    if len(key) > limit:
         raise InvalidKeyError(
-            f"{name} is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}; "
+            f"{name} is {len(key)} characters long, the limit is {limit}; "
             f"hash long keys first (e.g. with hashlib.sha256)"
         )
     return key
+
+
+#: What is refused where an iterable of keys is expected: each is iterable,
+#: but one by one it yields characters (or ints), never the keys meant (issue 9).
+_NOT_KEY_LISTS = (str, bytes, bytearray, memoryview)
+
+
+def check_keys(keys: object, name: str = "keys") -> list[str]:
+    """Return ``keys`` (an iterable of keys) as a list of checked keys, else raise naming ``name``.
+
+    A str is refused, not taken as its characters: ``delete_many("sentinel")``
+    must not delete the key ``"s"``.
+    """
+    if isinstance(keys, _NOT_KEY_LISTS) or not isinstance(keys, Iterable):
+        raise CacheTypeError(
+            f"{name} must be an iterable of keys (a list, tuple or set of str), "
+            f"got {type(keys).__name__} {keys!r:.60}; for one key write [{keys!r:.40}]"
+        )
+    checked = list(keys)
+    for position, key in enumerate(checked):
+        if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
+            checked[position] = check_key(key, f"{name}[{position}]")
+    return checked
+
+
+def check_mapping(mapping: object, name: str = "mapping") -> Mapping[str, Any]:
+    """Return ``mapping`` if it is a Mapping of valid keys, else raise naming ``name``."""
+    if not isinstance(mapping, Mapping):
+        raise CacheTypeError(
+            f"{name} must be a mapping of key to value (a dict), got "
+            f"{type(mapping).__name__} {mapping!r:.60}; for (key, value) pairs write dict(pairs)"
+        )
+    for key in mapping:
+        if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
+            check_key(key, f"a key of {name}")
+    return mapping
+
+
+def check_headers(headers: object, name: str = "headers") -> Mapping[str, str] | None:
+    """Return ``headers`` (None or a Mapping of header name to value), else raise."""
+    if headers is None or isinstance(headers, Mapping):
+        return headers
+    raise CacheTypeError(
+        f"{name} must be a mapping of header name to value, e.g. {{'Accept': 'text/html'}}, "
+        f"got {type(headers).__name__} {headers!r:.60}; for (name, value) pairs write dict(pairs)"
+    )
+
+
+def check_encodable(text: str, name: str = "key") -> str:
+    """Return ``text`` if it can be encoded as UTF-8 (no lone surrogate), else raise.
+
+    Only the engines that encode keys call it (Redis), after a cheap
+    ``str.isascii()``, so that the shared check of every ``get`` stays as fast.
+    """
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise InvalidKeyError(
+            f"{name} {text!r:.80} holds a lone surrogate {text[exc.start]!r} at position "
+            f"{exc.start}, which UTF-8 cannot encode; decode bytes with errors='replace' "
+            f"(or 'surrogatepass') or hash the key first"
+        ) from None
+    return text
 
 
 def check_index_name(index: object) -> str:
@@ -121,6 +195,18 @@ def check_seconds(value: object, name: str, allow_zero: bool) -> float:
     return float(value)
 
 
+def check_number(value: object, name: str, unit: str, allow_zero: bool = True) -> float:
+    """Return ``value`` as a finite float, 0 or more (positive unless ``allow_zero``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CacheTypeError(
+            f"{name} must be a number of {unit}, got {type(value).__name__} {value!r:.60}"
+        )
+    if math.isnan(value) or math.isinf(value) or value < 0 or (value == 0 and not allow_zero):
+        need = "0 or more" if allow_zero else "positive"
+        raise CacheValueError(f"{name} must be a {need} finite number of {unit}, got {value!r}")
+    return float(value)
+
+
 def check_scores(members: Mapping[str, float]) -> dict[str, float]:
     """Validate an ``index_add`` mapping before anything is written."""
     if not isinstance(members, Mapping):
@@ -133,6 +219,8 @@ def check_scores(members: Mapping[str, float]) -> dict[str, float]:
             raise CacheTypeError(
                 f"score of member {member!r} must be a number, got {type(score).__name__}"
             )
+        if math.isnan(score):
+            raise CacheValueError(f"score of member {member!r} must be a number, got nan")
         checked[check_key(member, "member")] = float(score)
     return checked
 

@@ -6,7 +6,13 @@ from collections.abc import Iterable, Mapping
 
 from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._sorted_index import SortedIndex
-from cache.backend.validation import check_count, check_index_name, check_key, check_scores
+from cache.backend.validation import (
+    check_count,
+    check_index_name,
+    check_key,
+    check_keys,
+    check_scores,
+)
 from cache.errors import CacheTypeError
 
 __all__ = ["MemoryIndexMixin"]
@@ -34,7 +40,7 @@ class MemoryIndexMixin:
     def index_remove(self, index: str, members: Iterable[str]) -> int:
         """Remove members; return how many were present."""
         index = check_index_name(index)
-        checked = [check_key(m, "member") for m in members]
+        checked = check_keys(members, "members")
         with self._lock:
             found = self._indexes.get(index)
             return 0 if found is None else found.remove(checked)

@@ -10,7 +10,7 @@ from typing import Any
 
 from cache._clock import Clock, system_clock
 from cache._types import MISSING, Missing, Timeout
-from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend.base import CacheBackend, Claim, Entry, check_claim
 from cache.backend.memory._index import MemoryIndexMixin
 from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._policy import AdaptiveS3FIFO, EvictionPolicy
@@ -20,6 +20,7 @@ from cache.backend.validation import (
     MAX_KEY_LENGTH,
     check_default_timeout,
     check_key,
+    check_keys,
     resolve_timeout,
 )
 from cache.errors import CacheTypeError, CacheValueError
@@ -123,6 +124,8 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return the cached keys among ``keys`` with their values (no lock taken)."""
+        if not isinstance(keys, (list, tuple, set, frozenset, dict)):
+            keys = check_keys(keys)  # a str is refused, not read as its characters
         found: dict[str, Any] = {}
         lookup = self._lookup
         now: float | None = None
@@ -216,7 +219,8 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
     ) -> None:
         """Store ``value`` and the keys it depends on."""
-        checked = tuple(check_key(r, "refs") for r in refs)
+        key = check_key(key)
+        checked = tuple(check_keys(refs, "refs"))
         with self._lock:
             self._refs.pop(key, None)
         self.set(key, value, timeout)
@@ -227,6 +231,7 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
 
     def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
         """Read ``key``, its refs' values and try ``claim`` (all in this process)."""
+        key, claim = check_key(key), check_claim(claim)
         value = self.get(key, MISSING)
         if value is MISSING:
             return Entry(MISSING)

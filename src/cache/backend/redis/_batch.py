@@ -8,7 +8,7 @@ from typing import Any
 from cache._types import MISSING, Timeout
 from cache.backend.redis._connection import RedisConnection
 from cache.backend.redis._sides import Call, Side
-from cache.backend.validation import check_key
+from cache.backend.validation import check_keys, check_mapping
 
 __all__ = ["RedisBatch"]
 
@@ -18,7 +18,7 @@ class RedisBatch(RedisConnection):
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return the cached keys among ``keys`` (one ``MGET``, grouped by slot on a cluster)."""
-        keys = [check_key(k) for k in keys]
+        keys = check_keys(keys)
         if not keys:
             return {}
         names = [self._k(k) for k in keys]
@@ -27,7 +27,7 @@ class RedisBatch(RedisConnection):
 
     async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Async :meth:`get_many`."""
-        keys = [check_key(k) for k in keys]
+        keys = check_keys(keys)
         if not keys:
             return {}
         names = [self._k(k) for k in keys]
@@ -43,7 +43,8 @@ class RedisBatch(RedisConnection):
         return found
 
     def _set_many(self, mapping: Mapping[str, Any], timeout: Timeout) -> Call | None:
-        items = [(self._k(check_key(k)), self._dump(v)) for k, v in mapping.items()]
+        mapping = check_mapping(mapping)
+        items = [(self._k(k), self._dump(v)) for k, v in mapping.items()]
         ttl = self._ttl_ms(timeout)
         if ttl is False:
             return None
@@ -74,14 +75,14 @@ class RedisBatch(RedisConnection):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove ``keys`` (one ``UNLINK``); return how many existed."""
-        names = [self._k(check_key(k)) for k in keys]
+        names = [self._k(k) for k in check_keys(keys)]
         if not names:
             return 0
         return int(self._run("delete_many", lambda side: side.client.unlink(*names), 0))
 
     async def adelete_many(self, keys: Iterable[str]) -> int:
         """Async :meth:`delete_many`."""
-        names = [self._k(check_key(k)) for k in keys]
+        names = [self._k(k) for k in check_keys(keys)]
         if not names:
             return 0
         return int(await self._arun("delete_many", lambda side: side.client.unlink(*names), 0))

@@ -25,7 +25,7 @@ from cache.backend.redis._client import (
 )
 from cache.backend.redis._sides import AsyncSides, Call, Side
 from cache.backend.serializers import Serializer
-from cache.backend.validation import resolve_timeout
+from cache.backend.validation import check_encodable, resolve_timeout
 from cache.errors import SerializationError
 
 __all__ = ["RedisConnection"]
@@ -67,6 +67,8 @@ class RedisConnection:
         self._async = AsyncSides(async_client, options if built else None, options.cluster)
 
     def _k(self, key: str) -> str:
+        if not key.isascii():  # O(1) in CPython: the hot path pays one call (issue 9)
+            check_encodable(key)
         return self._prefix + key
 
     def _ttl_ms(self, timeout: Timeout) -> int | bool | None:

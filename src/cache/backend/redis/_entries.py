@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from cache._types import MISSING, Timeout
-from cache.backend.base import Claim, Entry
+from cache.backend.base import Claim, Entry, check_claim
 from cache.backend.redis import _header as header
 from cache.backend.redis._connection import RedisConnection
 from cache.backend.redis._sides import Call, Side
-from cache.backend.validation import check_key
+from cache.backend.validation import check_key, check_keys
 
 __all__ = ["RedisEntries"]
 
@@ -22,7 +22,7 @@ class RedisEntries(RedisConnection):
 
     def _set_entry(self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]) -> Call:
         k = self._k(check_key(key))
-        names = [self._k(check_key(r, "refs")) for r in refs]
+        names = [self._k(r) for r in check_keys(refs, "refs")]
         ttl = self._ttl_ms(timeout)
         if ttl is False:  # a timeout of 0 or less removes the key
             return lambda side: side.client.unlink(k)
@@ -42,7 +42,7 @@ class RedisEntries(RedisConnection):
         await self._arun("set_entry", self._set_entry(key, value, timeout, refs), None)
 
     def _claim_args(self, key: str, claim: Claim | None) -> tuple[list[str], list[Any]]:
-        k = self._k(check_key(key))
+        k, claim = self._k(check_key(key)), check_claim(claim)
         if claim is None:
             return [k, k], [b"", 0, -1]
         return [k, self._k(check_key(claim.key, "claim"))], [

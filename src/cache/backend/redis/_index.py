@@ -16,6 +16,7 @@ from cache.backend.validation import (
     check_count,
     check_index_name,
     check_key,
+    check_keys,
     check_scores,
     reserved_key,
 )
@@ -51,7 +52,7 @@ class RedisIndex(RedisConnection):
         return int(await self._arun("index_add", self._index_add(index, members), 0))
 
     def _index_remove(self, index: str, members: Iterable[str]) -> Call | None:
-        keys, args = self._ix(index), [check_key(m, "member") for m in members]
+        keys, args = self._ix(index), check_keys(members, "members")
         if not args:
             return None
         return lambda side: side.scripts["index_remove"](keys=keys, args=args)

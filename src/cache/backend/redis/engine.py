@@ -20,7 +20,7 @@ from cache.backend.redis._client import ClientOptions, OutagePolicy
 from cache.backend.redis._entries import RedisEntries
 from cache.backend.redis._index import RedisIndex
 from cache.backend.redis._sides import Call, Side
-from cache.backend.serializers import JSONSerializer, Serializer
+from cache.backend.serializers import JSONSerializer, Serializer, check_serializer
 from cache.backend.validation import check_default_timeout, check_key
 from cache.errors import BackendUnavailableError, CacheTypeError
 
@@ -83,7 +83,7 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
             async_client,
             prefix=f"{namespace}:" if namespace else "",
             default_timeout=check_default_timeout(default_timeout),
-            serializer=serializer or JSONSerializer(),
+            serializer=JSONSerializer() if serializer is None else check_serializer(serializer),
             outage=OutagePolicy(strict=strict, stats=stats),
         )
 
