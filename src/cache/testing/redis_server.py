@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -55,7 +56,13 @@ def redis_server_binary() -> str:
 
 
 class RedisServer:
-    """One redis-server process; stop() and start() again on the same port to test outages."""
+    """One redis-server process; stop() and start() again on the same port to test outages.
+
+    Faults for tests: :meth:`kill` (SIGKILL, no shutdown), :meth:`pause` and
+    :meth:`resume` (SIGSTOP / SIGCONT: a hung server that still accepts
+    connections), :meth:`restart`. With ``"--appendonly", "yes"`` in ``extra``
+    the data survives a kill or a stop.
+    """
 
     def __init__(self, workdir: Path, port: int | None = None, *extra: str) -> None:
         self.port = port or free_port()
@@ -63,6 +70,7 @@ class RedisServer:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
+        self.paused = False
 
     @property
     def url(self) -> str:
@@ -115,6 +123,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server (its data is lost: no persistence)."""
         if self.process is not None and self.process.poll() is None:
+            self.resume()  # a stopped process would not act on SIGTERM
             self.process.terminate()
             try:
                 self.process.wait(5)
@@ -123,11 +132,41 @@ class RedisServer:
                 self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """Kill the server with SIGKILL: no shutdown, no final save (a crash)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+        self.paused = False
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections are accepted, nothing is answered."""
+        if self.process is not None and self.process.poll() is None and not self.paused:
+            self.process.send_signal(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        if self.process is not None and self.paused:
+            self.process.send_signal(signal.SIGCONT)
+            self.paused = False
+
+    def restart(self) -> None:
+        """Start the server again on its port, after a kill or a stop (or kill it first)."""
+        self.kill()
+        self.start()
+
 
 class RedisClusterServers:
-    """Three masters, no replicas, formed into one cluster with redis-cli."""
+    """Three masters, no replicas, formed into one cluster with redis-cli.
 
-    def __init__(self, workdir: Path) -> None:
+    ``extra``: more ``redis-server`` arguments for every node, e.g.
+    ``"--cluster-require-full-coverage", "no"`` so that the others keep
+    answering while one node is down.
+    """
+
+    def __init__(self, workdir: Path, *extra: str) -> None:
         self.nodes = []
         for _ in range(3):
             port = free_cluster_port()
@@ -141,6 +180,7 @@ class RedisClusterServers:
                     f"nodes-{port}.conf",
                     "--cluster-node-timeout",
                     "5000",
+                    *extra,
                 )
             )
 
