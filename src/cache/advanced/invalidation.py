@@ -13,8 +13,15 @@ import time
 from collections.abc import Iterable
 
 from cache._clock import Clock
-from cache.backend.base import CacheBackend
-from cache.backend.validation import check_key, compile_pattern, reserved_key
+from cache.backend.base import CacheBackend, check_backend
+from cache.backend.validation import (
+    MAX_KEY_LENGTH,
+    check_key,
+    check_keys,
+    check_number,
+    compile_pattern,
+    reserved_key,
+)
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["DEFAULT_MAX_KEYS", "CacheInvalidator"]
@@ -22,6 +29,15 @@ __all__ = ["DEFAULT_MAX_KEYS", "CacheInvalidator"]
 #: Registered keys kept at most; past it the oldest registrations are dropped.
 DEFAULT_MAX_KEYS = 1_000_000
 _BATCH = 1_000
+#: Longest registry name: the index is named ``__cache__:registry:<name>`` (issue 9).
+_MAX_REGISTRY = MAX_KEY_LENGTH - len(reserved_key("registry", ""))
+
+
+def _check_prefix(prefix: object) -> None:
+    if not isinstance(prefix, str):
+        raise CacheTypeError(
+            f'prefix must be a str ("" for every key), got {type(prefix).__name__} {prefix!r:.60}'
+        )
 
 
 class CacheInvalidator:
@@ -46,9 +62,9 @@ class CacheInvalidator:
     ) -> None:
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
             raise CacheValueError(f"max_keys must be a positive int, got {max_keys!r}")
-        self.cache = cache
+        self.cache = check_backend(cache)
         self.max_keys = max_keys
-        self.index = reserved_key("registry", check_key(registry, "registry"))
+        self.index = reserved_key("registry", check_key(registry, "registry", _MAX_REGISTRY))
         self._clock = clock
 
     def register_key(self, key: str) -> None:
@@ -58,7 +74,7 @@ class CacheInvalidator:
     def register_keys(self, keys: Iterable[str]) -> None:
         """Record several keys at once."""
         now = self._clock()
-        members = {check_key(k): now for k in keys}
+        members = dict.fromkeys(check_keys(keys), now)
         self.cache.index_add(self.index, members)
         self.cache.index_trim(self.index, self.max_keys)
 
@@ -68,6 +84,7 @@ class CacheInvalidator:
 
     def registered_keys(self, prefix: str = "") -> list[str]:
         """Return the registered keys starting with ``prefix``, in order."""
+        _check_prefix(prefix)
         return self.cache.index_prefix(self.index, prefix)
 
     def _drop(self, keys: list[str]) -> None:
@@ -85,7 +102,7 @@ class CacheInvalidator:
         For tools that list what would go first (a dry run) and then delete
         it in slices, showing progress.
         """
-        batch = [check_key(k) for k in keys]
+        batch = check_keys(keys)
         for start in range(0, len(batch), _BATCH):
             self._drop(batch[start : start + _BATCH])
         return len(batch)
@@ -100,8 +117,7 @@ class CacheInvalidator:
 
     def invalidate_prefix(self, prefix: str) -> int:
         """Delete every registered key starting with ``prefix``; return how many."""
-        if not isinstance(prefix, str):
-            raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
+        _check_prefix(prefix)
         total = 0
         while batch := self.cache.index_prefix(self.index, prefix, _BATCH):
             self._drop(batch)
@@ -113,11 +129,6 @@ class CacheInvalidator:
 
         The cached entries themselves are left alone: they expire on their own.
         """
-        if isinstance(max_age_hours, bool) or not isinstance(max_age_hours, (int, float)):
-            raise CacheTypeError(
-                f"max_age_hours must be a number, got {type(max_age_hours).__name__}"
-            )
-        if max_age_hours < 0:
-            raise CacheValueError(f"max_age_hours must be 0 or more, got {max_age_hours}")
+        max_age_hours = check_number(max_age_hours, "max_age_hours", "hours")  # nan too: issue 9
         cutoff = self._clock() - max_age_hours * 3600
         return self.cache.index_remove_below(self.index, cutoff)

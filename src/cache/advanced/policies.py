@@ -16,8 +16,8 @@ from cache.advanced.envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.swr import StaleWhileRevalidateCache
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend.base import CacheBackend
-from cache.backend.validation import check_key, check_seconds
+from cache.backend.base import CacheBackend, check_backend
+from cache.backend.validation import check_headers, check_key, check_seconds
 from cache.errors import CacheTypeError, CacheValueError, UnknownContentTypeError
 
 __all__ = ["CachePolicy", "ContentTypeCacheManager"]
@@ -102,7 +102,11 @@ class ContentTypeCacheManager:
         stats: StatsRecorder = NULL_RECORDER,
         clock: Clock = time.time,
     ) -> None:
-        self.cache = cache
+        self.cache = check_backend(cache)
+        if tag_manager is not None and not isinstance(tag_manager, CacheTag):
+            raise CacheTypeError(
+                f"tag_manager must be a CacheTag or None, got {type(tag_manager).__name__}"
+            )
         self.tags = tag_manager or CacheTag(cache)
         self.stats = stats
         #: Wall-clock seconds: the deadlines of the stored content (the HTTP adapters read it too).
@@ -138,6 +142,7 @@ class ContentTypeCacheManager:
     ) -> str:
         """Return the key of a piece of content, including its ``vary_on`` header values."""
         policy = self.get_policy(content_type)
+        headers = check_headers(headers)  # pairs would fail later as an AttributeError
         if isinstance(content_id, bool) or not isinstance(content_id, (str, int)):
             raise CacheTypeError(
                 f"content_id must be a str or int, got {type(content_id).__name__}"
@@ -171,7 +176,12 @@ class ContentTypeCacheManager:
         fresh = now + policy.timeout
         env = Envelope(content, fresh, fresh + policy.stale_while_revalidate, versions)
         ttl = policy.timeout + policy.stale_while_revalidate
-        self.cache.set_entry(key, env.dump(), ttl, refs=self.tags.refs(versions))
+        try:
+            self.cache.set_entry(key, env.dump(), ttl, refs=self.tags.refs(versions))
+        except (CacheTypeError, CacheValueError) as exc:  # the serializer saw the envelope
+            raise type(exc)(
+                f"content of type {type(content).__name__} cannot be stored: {exc}"
+            ) from None
         self.stats.record_set()
         return key
 

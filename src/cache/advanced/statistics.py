@@ -14,14 +14,16 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._recorder import NULL_RECORDER, NullRecorder, Recorders, StatsRecorder
-from cache.backend.base import CacheBackend
-from cache.backend.validation import check_key, reserved_key
+from cache.backend.base import CacheBackend, check_backend
+from cache.backend.validation import MAX_KEY_LENGTH, check_key, check_seconds, reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["NULL_RECORDER", "CacheStatistics", "NullRecorder", "Recorders", "StatsRecorder"]
 
 #: Counters shared through a backend by push(); times in whole microseconds.
 _SHARED = ("hits", "misses", "sets", "deletes", "stale_hits", "errors", "hit_us", "miss_us")
+#: Longest group name: its counters live under ``__cache__:stats:<group>:<field>`` (issue 9).
+_MAX_GROUP = MAX_KEY_LENGTH - len(reserved_key("stats", "", max(_SHARED, key=len)))
 
 
 def _check_duration(duration: object) -> float:
@@ -43,9 +45,7 @@ class CacheStatistics:
     """
 
     def __init__(self, *, window: float = 60.0, clock: Clock = time.monotonic) -> None:
-        if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
-            raise CacheValueError(f"window must be a positive number of seconds, got {window!r}")
-        self.window = float(window)
+        self.window = check_seconds(window, "window", allow_zero=False)  # nan, inf: issue 9
         self._clock = clock
         self._lock = threading.Lock()
         self.reset()
@@ -153,7 +153,7 @@ class CacheStatistics:
 
     @staticmethod
     def _shared_key(group: str, field: str) -> str:
-        return reserved_key("stats", check_key(group, "group"), field)
+        return reserved_key("stats", check_key(group, "group", _MAX_GROUP), field)
 
     def push(self, cache: CacheBackend, group: str = "default") -> None:
         """Add what was recorded since the last push to counters shared in ``cache``.
@@ -161,6 +161,8 @@ class CacheStatistics:
         Every worker pushing to one group (say, every few seconds) makes
         :meth:`shared_stats` report the whole fleet.
         """
+        check_backend(cache)
+        self._shared_key(group, "hits")  # a bad group is refused before any count is taken
         with self._lock:
             totals = self._totals()
             deltas = {f: totals[f] - self._pushed[f] for f in _SHARED}
@@ -172,6 +174,7 @@ class CacheStatistics:
     @classmethod
     def shared_stats(cls, cache: CacheBackend, group: str = "default") -> dict[str, Any]:
         """Return the counters every worker pushed to ``group``, with rates and mean times."""
+        check_backend(cache)
         keys = {cls._shared_key(group, f): f for f in _SHARED}
         found = cache.get_many(keys)
         t = {field: int(found.get(key, 0)) for key, field in keys.items()}

@@ -17,14 +17,18 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from cache._types import Timeout
-from cache.backend.base import CacheBackend
-from cache.backend.validation import MAX_KEY_LENGTH, check_key, reserved_key
+from cache.backend.base import CacheBackend, check_backend
+from cache.backend.validation import MAX_KEY_LENGTH, check_key, reserved_key, resolve_timeout
 from cache.errors import CacheTypeError
 
-__all__ = ["CacheTag", "check_tags"]
+__all__ = ["MAX_TAG_LENGTH", "CacheTag", "check_tags"]
 
 
 _COLLECTIONS = (set, frozenset, list, tuple)
+
+#: Longest tag: its version key (``__cache__:tag:<tag>``) must fit in a key,
+#: and a longer tag is reported as the tag, not as that key (issue 9).
+MAX_TAG_LENGTH = MAX_KEY_LENGTH - len(reserved_key("tag", ""))
 
 
 def check_tags(tags: object, name: str = "tags") -> frozenset[str]:
@@ -32,7 +36,7 @@ def check_tags(tags: object, name: str = "tags") -> frozenset[str]:
     if isinstance(tags, _COLLECTIONS):
         # Fast path of every tagged read: plain short strings need no more checks.
         for tag in tags:
-            if type(tag) is not str or not tag or len(tag) > MAX_KEY_LENGTH:
+            if type(tag) is not str or not tag or len(tag) > MAX_TAG_LENGTH:
                 break
         else:
             return frozenset(tags)
@@ -41,7 +45,15 @@ def check_tags(tags: object, name: str = "tags") -> frozenset[str]:
             f"{name} must be a collection of tag names, e.g. {{'posts'}}, "
             f"got {type(tags).__name__} {tags!r:.60}"
         )
-    return frozenset(check_key(tag, "tag") for tag in tags)
+    return frozenset(check_key(tag, f"a tag of {name}", MAX_TAG_LENGTH) for tag in tags)
+
+
+def _check_recorded(recorded: object) -> None:
+    if not isinstance(recorded, Mapping):
+        raise CacheTypeError(
+            f"recorded must be a mapping of tag to version (as get_versions returns), "
+            f"got {type(recorded).__name__}"
+        )
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -67,7 +79,8 @@ class CacheTag:
     """
 
     def __init__(self, cache: CacheBackend, *, version_timeout: Timeout = math.inf) -> None:
-        self.cache = cache
+        self.cache = check_backend(cache)
+        resolve_timeout(version_timeout, None)  # refuse a bad one now, not at the first write
         self.version_timeout = version_timeout
 
     @staticmethod
@@ -126,6 +139,7 @@ class CacheTag:
 
     def versions_match(self, recorded: Mapping[str, str]) -> bool:
         """Return True if every tag still has the version recorded with an entry."""
+        _check_recorded(recorded)
         if not recorded:
             return True
         keys = {self.version_key(tag): version for tag, version in recorded.items()}
@@ -134,6 +148,7 @@ class CacheTag:
 
     async def aversions_match(self, recorded: Mapping[str, str]) -> bool:
         """Async :meth:`versions_match`."""
+        _check_recorded(recorded)
         if not recorded:
             return True
         keys = {self.version_key(tag): version for tag, version in recorded.items()}
@@ -150,7 +165,7 @@ class CacheTag:
 
     def invalidate_tag(self, tag: str) -> None:
         """Invalidate every entry tagged ``tag`` (one write, whatever their number)."""
-        self.invalidate_tags([check_key(tag, "tag")])
+        self.invalidate_tags([check_key(tag, "tag", MAX_TAG_LENGTH)])
 
     def invalidate_tags(self, tags: Iterable[str]) -> None:
         """Invalidate every entry carrying any of ``tags`` (one batched write)."""
@@ -161,7 +176,7 @@ class CacheTag:
 
     async def ainvalidate_tag(self, tag: str) -> None:
         """Async :meth:`invalidate_tag`."""
-        await self.ainvalidate_tags([check_key(tag, "tag")])
+        await self.ainvalidate_tags([check_key(tag, "tag", MAX_TAG_LENGTH)])
 
     async def ainvalidate_tags(self, tags: Iterable[str]) -> None:
         """Async :meth:`invalidate_tags`."""

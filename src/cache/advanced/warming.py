@@ -26,8 +26,8 @@ from typing import Any
 from cache._clock import Clock
 from cache.advanced._scheduler import BackgroundLoop, Schedule
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
-from cache.backend.base import CacheBackend
-from cache.backend.validation import check_key, reserved_key, resolve_timeout
+from cache.backend.base import CacheBackend, check_backend
+from cache.backend.validation import MAX_KEY_LENGTH, check_key, reserved_key, resolve_timeout
 from cache.errors import CacheTypeError, CacheValueError, UnknownWarmingTaskError
 
 __all__ = ["CacheWarmer", "WarmingStatus"]
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Longest pause of the background loop between two looks at the schedule.
 _MAX_SLEEP = 60.0
+#: Longest scheduled key: each tick is claimed under ``__cache__:warm:<key>:<tick>`` (issue 9).
+_MAX_SCHEDULED_KEY = MAX_KEY_LENGTH - len(reserved_key("warm", "", "9" * 12))
 
 
 @dataclass
@@ -85,10 +87,17 @@ class CacheWarmer:
         timezone: datetime.tzinfo = datetime.timezone.utc,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise CacheTypeError("max_concurrency must be an int")
+            raise CacheTypeError(
+                f"max_concurrency must be an int, got {type(max_concurrency).__name__}"
+            )
         if max_concurrency < 1:
             raise CacheValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        self.cache = cache
+        if not isinstance(timezone, datetime.tzinfo):
+            raise CacheTypeError(
+                f"timezone must be a datetime.tzinfo, e.g. zoneinfo.ZoneInfo('Europe/Paris'), "
+                f"got {type(timezone).__name__} {timezone!r:.60}"
+            )
+        self.cache = check_backend(cache)
         self.max_concurrency = max_concurrency
         self.stats = stats
         self._clock = clock
@@ -111,7 +120,7 @@ class CacheWarmer:
         ``schedule`` is a five-field cron expression (``"0 * * * *"``: hourly);
         a bad one raises ``ValueError`` here, not later.
         """
-        key = check_key(key)
+        key = check_key(key, "key", MAX_KEY_LENGTH if schedule is None else _MAX_SCHEDULED_KEY)
         if not callable(generator):
             raise CacheTypeError(f"generator must be callable, got {type(generator).__name__}")
         ttl = resolve_timeout(timeout, None)

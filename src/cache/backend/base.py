@@ -21,7 +21,7 @@ from cache._types import MISSING, Missing, Timeout
 from cache.backend.validation import check_key, check_keys, check_mapping, check_seconds
 from cache.errors import CacheTypeError
 
-__all__ = ["CacheBackend", "Claim", "Entry", "check_claim"]
+__all__ = ["CacheBackend", "Claim", "Entry", "check_backend", "check_claim"]
 
 
 @dataclass(frozen=True)
@@ -374,3 +374,13 @@ class CacheBackend(abc.ABC):
     async def aclose(self) -> None:
         """Async :meth:`close`."""
         self.close()
+
+
+def check_backend(cache: object, name: str = "cache") -> CacheBackend:
+    """Return ``cache`` if it is a :class:`CacheBackend`, else raise naming ``name``."""
+    if not isinstance(cache, CacheBackend):
+        raise CacheTypeError(
+            f"{name} must be a CacheBackend such as InMemoryCache() or "
+            f"RedisCache(url), got {type(cache).__name__} {cache!r:.60}"
+        )
+    return cache
