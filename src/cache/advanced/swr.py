@@ -29,12 +29,15 @@ from cache.advanced.envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
 from cache.backend.base import CacheBackend, Claim, Entry
-from cache.backend.validation import check_key, check_seconds, reserved_key
+from cache.backend.validation import MAX_KEY_LENGTH, check_key, check_seconds, reserved_key
 from cache.errors import CacheTypeError
 
 __all__ = ["StaleWhileRevalidateCache"]
 
 log = logging.getLogger(__name__)
+
+#: Longest key: its refresh lock is ``__cache__:swr:<key>`` (issue 9).
+_MAX_KEY = MAX_KEY_LENGTH - len(reserved_key("swr", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ class StaleWhileRevalidateCache:
         if store_if is not None and not callable(store_if):
             raise CacheTypeError(f"store_if must be callable, got {type(store_if).__name__}")
         return _Job(
-            check_key(key),
+            check_key(key, "key", _MAX_KEY),
             generator,
             check_seconds(timeout, "timeout", allow_zero=False),
             check_seconds(stale_timeout, "stale_timeout", allow_zero=True),

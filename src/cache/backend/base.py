@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache._types import MISSING, Missing, Timeout
-from cache.backend.validation import check_key, check_keys, check_mapping, check_seconds
+from cache.backend.validation import (
+    check_delta,
+    check_key,
+    check_keys,
+    check_mapping,
+    check_seconds,
+)
 from cache.errors import CacheTypeError
 
 __all__ = ["CacheBackend", "Claim", "Entry", "check_backend", "check_claim"]
@@ -219,7 +225,7 @@ class CacheBackend(abc.ABC):
 
     def decr(self, key: str, delta: int = 1) -> int:
         """Subtract ``delta`` atomically; see :meth:`incr`."""
-        return self.incr(key, -delta)
+        return self.incr(key, -check_delta(delta))
 
     def get_or_set(
         self, key: str, default: Callable[[], Any] | Any, timeout: Timeout = None
@@ -295,7 +301,7 @@ class CacheBackend(abc.ABC):
 
     async def adecr(self, key: str, delta: int = 1) -> int:
         """Async :meth:`decr`."""
-        return await self.aincr(key, -delta)
+        return await self.aincr(key, -check_delta(delta))
 
     async def attl(self, key: str) -> float | Missing | None:
         """Async :meth:`ttl`."""

@@ -193,11 +193,13 @@ class PickleSerializer:
 
 def check_serializer(serializer: object, name: str = "serializer") -> Serializer:
     """Return ``serializer`` if it has ``dumps`` and ``loads``, else raise naming ``name``."""
-    if callable(getattr(serializer, "dumps", None)) and callable(
-        getattr(serializer, "loads", None)
+    if (
+        not isinstance(serializer, type)
+        and callable(getattr(serializer, "dumps", None))
+        and callable(getattr(serializer, "loads", None))
     ):
         return serializer  # type: ignore[return-value]
-    hint = ""
+    hint = " (a class: write it with parentheses)" if isinstance(serializer, type) else ""
     if isinstance(serializer, str):
         hint = f" (a name such as {serializer!r} is read from a URL only: ?serializer=json)"
     raise CacheTypeError(

@@ -21,7 +21,9 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "RESERVED_PREFIX",
     "check_count",
+    "check_cutoff",
     "check_default_timeout",
+    "check_delta",
     "check_encodable",
     "check_headers",
     "check_index_name",
@@ -205,6 +207,22 @@ def check_number(value: object, name: str, unit: str, allow_zero: bool = True) -
         need = "0 or more" if allow_zero else "positive"
         raise CacheValueError(f"{name} must be a {need} finite number of {unit}, got {value!r}")
     return float(value)
+
+
+def check_cutoff(cutoff: object) -> float:
+    """Return an index score bound as a float (infinities allowed, nan refused), else raise."""
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+        raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__} {cutoff!r:.60}")
+    if math.isnan(cutoff):
+        raise CacheValueError("cutoff must be a number, got nan; pass e.g. time.time() - max_age")
+    return float(cutoff)
+
+
+def check_delta(delta: object) -> int:
+    """Return ``delta`` if it is an int (not a bool), else raise naming it."""
+    if isinstance(delta, bool) or not isinstance(delta, int):
+        raise CacheTypeError(f"delta must be an int, got {type(delta).__name__} {delta!r:.60}")
+    return delta
 
 
 def check_scores(members: Mapping[str, float]) -> dict[str, float]:

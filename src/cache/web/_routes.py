@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cache.advanced.policies import CachePolicy
-from cache.backend.validation import compile_pattern
+from cache.backend.validation import check_key, compile_pattern
+from cache.errors import CacheTypeError
 from cache.web import headers as h
 from cache.web import keys
 
@@ -21,6 +22,7 @@ __all__ = [
     "Route",
     "Scope",
     "Send",
+    "check_routes",
     "decode_headers",
     "encode_headers",
 ]
@@ -54,6 +56,21 @@ class Route:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regex", compile_pattern(self.pattern, "route pattern"))
+        check_key(self.content_type, "content_type")  # a name given to register_policy
+
+
+def check_routes(routes: object) -> list[Route]:
+    """Return ``routes`` (a mapping of pattern to content type, or Routes) as a list of Route."""
+    if isinstance(routes, Mapping):
+        return [Route(pattern, content_type) for pattern, content_type in routes.items()]
+    if not isinstance(routes, (str, bytes)) and isinstance(routes, Iterable):
+        found = list(routes)
+        if all(isinstance(route, Route) for route in found):
+            return found
+    raise CacheTypeError(
+        f"routes must be a mapping of path pattern to content type, e.g. "
+        f"{{'/posts/.*': 'post'}}, or a list of Route, got {type(routes).__name__} {routes!r:.60}"
+    )
 
 
 @dataclass(slots=True)

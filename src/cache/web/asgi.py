@@ -16,7 +16,7 @@ from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
 from cache.advanced.statistics import CacheStatistics
 from cache.backend.base import Claim, Entry
-from cache.backend.validation import reserved_key
+from cache.backend.validation import check_count, check_keys, check_seconds, reserved_key
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
@@ -31,6 +31,7 @@ from cache.web._routes import (
     Route,
     Scope,
     Send,
+    check_routes,
     decode_headers,
     encode_headers,
 )
@@ -78,17 +79,12 @@ class CacheMiddleware:
         purge_token: str | None = None,
         clock: Clock = time.time,
     ) -> None:
-        self.app = app
-        self.manager = manager
-        self.cache = manager.cache
-        self.routes = (
-            [Route(p, t) for p, t in routes.items()]
-            if isinstance(routes, Mapping)
-            else list(routes)
-        )
-        self.allowed_hosts = (
-            None if allowed_hosts is None else {keys.normalize_host(x, "") for x in allowed_hosts}
-        )
+        if not isinstance(manager, ContentTypeCacheManager):
+            raise CacheTypeError(f"manager must be a ContentTypeCacheManager, got {manager!r:.60}")
+        self.app, self.manager, self.cache = app, manager, manager.cache
+        self.routes = check_routes(routes)
+        hosts = None if allowed_hosts is None else check_keys(allowed_hosts, "allowed_hosts")
+        self.allowed_hosts = None if hosts is None else {keys.normalize_host(x, "") for x in hosts}
         if (purge_path is None) != (purge_token is None) or (
             purge_token is not None and len(purge_token) < 16
         ):
@@ -103,9 +99,9 @@ class CacheMiddleware:
             app,
             manager,
             self.invalidator,
-            max_body_size=max_body_size,
-            stale_if_error=stale_if_error,
-            fill_wait=fill_wait,
+            max_body_size=check_count(max_body_size, "max_body_size") or 0,
+            stale_if_error=check_seconds(stale_if_error, "stale_if_error", allow_zero=True),
+            fill_wait=check_seconds(fill_wait, "fill_wait", allow_zero=True),
             clock=clock,
         )
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -8,6 +8,7 @@ from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._sorted_index import SortedIndex
 from cache.backend.validation import (
     check_count,
+    check_cutoff,
     check_index_name,
     check_key,
     check_keys,
@@ -69,8 +70,7 @@ class MemoryIndexMixin:
     def index_remove_below(self, index: str, cutoff: float) -> int:
         """Remove members scored below ``cutoff``; return how many."""
         index = check_index_name(index)
-        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
-            raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__}")
+        cutoff = check_cutoff(cutoff)
         with self._lock:
             found = self._indexes.get(index)
             return 0 if found is None else found.remove_below(float(cutoff))

@@ -14,6 +14,7 @@ from cache.backend.redis._connection import RedisConnection
 from cache.backend.redis._sides import Call, Side
 from cache.backend.validation import (
     check_count,
+    check_cutoff,
     check_index_name,
     check_key,
     check_keys,
@@ -137,9 +138,7 @@ class RedisIndex(RedisConnection):
 
     @staticmethod
     def _cutoff(cutoff: float) -> str:
-        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
-            raise CacheTypeError(f"cutoff must be a number, got {type(cutoff).__name__}")
-        return repr(float(cutoff))
+        return repr(check_cutoff(cutoff))
 
     def index_remove_below(self, index: str, cutoff: float) -> int:
         """Remove members scored below ``cutoff``, a batch per script call."""
