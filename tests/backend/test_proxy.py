@@ -134,7 +134,7 @@ def memory_engine() -> Iterator[CacheBackend]:
 
 @pytest.fixture
 def redis_engine(redis_server: RedisServer, redis_client: redis.Redis) -> CacheBackend:
-    return spied(RedisCache)(redis_server.url, strict=True)
+    return spied(RedisCache)(redis_server.url, namespace="proxy", strict=True)  # clear() needs one
 
 
 @pytest.mark.parametrize("engine_fixture", ["memory_engine", "redis_engine"])

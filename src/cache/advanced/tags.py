@@ -1,11 +1,12 @@
 """CacheTag: invalidate every entry of a tag at once, in O(1) per tag.
 
 Each tag has a version stored in the backend under a reserved key. A tagged
-key embeds a digest of its tags' current versions, so bumping a version makes
-every key written under the old one unreachable: nothing is scanned or
-deleted. Versions are random, never counters: a version lost to eviction
-comes back as a new random value, so an invalidated entry can never match
-again. Unreachable entries are reclaimed by their own timeout or by eviction.
+key embeds a digest of its tags' current versions, so deleting a version (the
+next read creates a new one) makes every key written under the old one
+unreachable: no entry is scanned or deleted. Versions are random, never
+counters: a version lost to eviction comes back as a new random value, so an
+invalidated entry can never match again. Unreachable entries are reclaimed by
+their own timeout or by eviction.
 """
 
 from __future__ import annotations
@@ -168,11 +169,16 @@ class CacheTag:
         self.invalidate_tags([check_key(tag, "tag", MAX_TAG_LENGTH)])
 
     def invalidate_tags(self, tags: Iterable[str]) -> None:
-        """Invalidate every entry carrying any of ``tags`` (one batched write)."""
+        """Invalidate every entry carrying any of ``tags`` (one batched removal).
+
+        The versions are deleted, not overwritten: a removal is never lost
+        quietly. If the backend cannot confirm it (Redis down, hung, circuit
+        open) it raises ``BackendUnavailableError`` and the tags' entries stay
+        valid until a retried call succeeds (issue 1). The next read creates
+        a new random version, which no stored entry carries.
+        """
         names = check_tags(tags)
-        self.cache.set_many(
-            {self.version_key(tag): _new_version() for tag in names}, self.version_timeout
-        )
+        self.cache.delete_many([self.version_key(tag) for tag in names])
 
     async def ainvalidate_tag(self, tag: str) -> None:
         """Async :meth:`invalidate_tag`."""
@@ -181,6 +187,4 @@ class CacheTag:
     async def ainvalidate_tags(self, tags: Iterable[str]) -> None:
         """Async :meth:`invalidate_tags`."""
         names = check_tags(tags)
-        await self.cache.aset_many(
-            {self.version_key(tag): _new_version() for tag in names}, self.version_timeout
-        )
+        await self.cache.adelete_many([self.version_key(tag) for tag in names])

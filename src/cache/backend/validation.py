@@ -19,6 +19,7 @@ from cache.errors import (
 
 __all__ = [
     "MAX_KEY_LENGTH",
+    "MAX_SECONDS",
     "RESERVED_PREFIX",
     "check_count",
     "check_cutoff",
@@ -41,6 +42,11 @@ __all__ = [
 #: Longest key accepted, in characters: long enough for any templated key,
 #: short enough that a runaway key (a whole request body) is caught early.
 MAX_KEY_LENGTH = 1024
+
+#: Longest finite duration accepted (about 31,700 years): Redis refuses an
+#: expiry past 2**63 ms, so 1e300 is refused here, before anything is sent,
+#: not by the server as a failed call (issue 8). math.inf means "never".
+MAX_SECONDS = 1e12
 
 #: Keys the package itself writes (tag versions, locks, claims) start with this.
 RESERVED_PREFIX = "__cache__:"
@@ -140,7 +146,7 @@ def check_index_name(index: object) -> str:
 
 def _seconds(timeout: object, name: str) -> float:
     if isinstance(timeout, datetime.timedelta):
-        return timeout.total_seconds()
+        timeout = timeout.total_seconds()
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise CacheTypeError(
             f"{name} must be a number of seconds or a datetime.timedelta, "
@@ -148,6 +154,11 @@ def _seconds(timeout: object, name: str) -> float:
         )
     if math.isnan(timeout):
         raise InvalidTimeoutError(f"{name} must be a number of seconds, got nan")
+    if MAX_SECONDS < timeout < math.inf:
+        raise InvalidTimeoutError(
+            f"{name} must be at most {MAX_SECONDS:g} seconds, got {timeout!r}; "
+            f"for no expiry pass math.inf"
+        )
     return float(timeout)
 
 
@@ -189,10 +200,12 @@ def check_seconds(value: object, name: str, allow_zero: bool) -> float:
         raise CacheTypeError(
             f"{name} must be a number of seconds or a timedelta, got {type(value).__name__}"
         )
-    if math.isnan(value) or math.isinf(value) or value < 0 or (value == 0 and not allow_zero):
+    bad = math.isnan(value) or not 0 <= value <= MAX_SECONDS or (value == 0 and not allow_zero)
+    if bad:
         need = "0 or more" if allow_zero else "positive"
         raise InvalidTimeoutError(
-            f"{name} must be a {need} finite number of seconds, got {value!r}"
+            f"{name} must be a {need} finite number of seconds (at most {MAX_SECONDS:g}), "
+            f"got {value!r}"
         )
     return float(value)
 

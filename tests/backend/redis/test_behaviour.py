@@ -64,9 +64,11 @@ def test_corrupt_or_foreign_values_are_misses_and_logged(
     redis_client.set("foreign", b"hello from another app")
     assert cache.get("bad-json", "dflt") == "dflt"
     assert cache.get("foreign", MISSING) is MISSING
-    assert cache.get_many(["bad-json", "foreign"]) == {}
     assert "unreadable value under 'bad-json'" in caplog.text
-    assert stats.get_stats()["errors"] == 4
+    assert stats.get_stats()["errors"] == 2
+    assert cache.info()["corrupt"] == 2
+    assert redis_client.exists("bad-json", "foreign") == 0  # deleted: read once, not again
+    assert cache.get_many(["bad-json", "foreign"]) == {}
 
 
 def test_msgpack_round_trip(redis_server: RedisServer, redis_client: redis.Redis) -> None:
@@ -151,10 +153,12 @@ def test_outage_degrades_to_misses_then_recovers(
             assert cache.get("k", "fallback") == "fallback"
         cache.set("k", "ignored")
         assert cache.add("lock", "me") is False
-        assert cache.delete("k") is False
+        with pytest.raises(BackendUnavailableError, match="delete"):
+            cache.delete("k")  # a removal is never a quiet no-op (issue 1)
         assert cache.incr("n") == 0
         assert cache.get_many(["k"]) == {}
-        assert cache.index_prefix("ix", "page:") == []
+        with pytest.raises(BackendUnavailableError, match="index_prefix"):
+            cache.index_prefix("ix", "page:")  # "no key registered" would be a lie
         assert cache.index_add("ix", {"page:2": 2.0}) == 0
     assert stats.get_stats()["errors"] >= 26
     assert cache.errors >= 26

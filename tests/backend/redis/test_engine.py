@@ -18,7 +18,9 @@ class TestRedisContract(BackendContract):
 
     @pytest.fixture
     def backend(self, redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[RedisCache]:
-        engine = RedisCache(redis_server.url, strict=True)
+        # clear() needs a namespace (issue 7); the engine without one runs every
+        # feature test (tests/conftest.py) and its clear() refusal is in test_namespaces.py.
+        engine = RedisCache(redis_server.url, namespace="contract", strict=True)
         yield engine
         engine.close()
 
@@ -42,7 +44,7 @@ class TestRedisClusterContract(TestRedisContract):
     def backend(  # type: ignore[override]
         self, redis_cluster: RedisClusterServers, cluster_client: RedisCluster
     ) -> Iterator[RedisCache]:
-        engine = RedisCache(redis_cluster.url, cluster=True, strict=True)
+        engine = RedisCache(redis_cluster.url, namespace="contract", cluster=True, strict=True)
         yield engine
         engine.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +14,12 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
+from cache._clock import Clock, system_clock
 from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache.errors import BackendUnavailableError
 
 __all__ = [
+    "MUST_APPLY",
     "BackendUnavailableError",
     "ClientOptions",
     "OutagePolicy",
@@ -85,12 +86,62 @@ def make_async_client(options: ClientOptions) -> Any:
     return cls.from_url(options.url, **_common(options))
 
 
-class OutagePolicy:
-    """What a failed call does: raise (strict), or count, log and return a fallback.
+#: Operations whose purpose is to remove or invalidate, and the reads of the
+#: key index that choose what to invalidate (an empty answer would say "no
+#: key to invalidate"): when one cannot be confirmed applied it raises
+#: BackendUnavailableError even with strict=False (open circuit included), so
+#: that a lost invalidation never looks like a success (issue 1). Reads of
+#: values degrade to misses, writes that add data to no-ops.
+MUST_APPLY = frozenset(
+    {
+        "delete",
+        "delete_many",
+        "delete_if_equals",
+        "clear",
+        "flush_database",
+        "index_remove",
+        "index_prefix",
+        "index_scan",
+    }
+)
 
-    After ``trip_after`` consecutive failures the circuit opens for
-    ``cooldown`` seconds: calls return their fallback at once instead of
-    waiting on timeouts, then one call tries the server again.
+
+class _RateLimitedLog:
+    """Log a warning at most once per ``interval`` seconds, counting the ones held back."""
+
+    def __init__(self, interval: float, clock: Clock) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._last = -float("inf")
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def warn(self, message: str, *args: object) -> None:
+        now = self.clock()
+        with self._lock:
+            if now - self._last < self.interval:
+                self._held += 1
+                return
+            self._last, held, self._held = now, self._held, 0
+        more = f" ({held} more since the last report)" if held else ""
+        log.warning(message + "%s", *args, more)
+
+
+class OutagePolicy:
+    """What a failed call does: raise, or count, log and return a fallback.
+
+    A call raises ``BackendUnavailableError`` when the engine is ``strict`` or
+    the operation must apply (:data:`MUST_APPLY`: removals and invalidations);
+    otherwise its failure is counted, logged at a limited rate and the call
+    returns its fallback (a miss, a no-op write).
+
+    After ``trip_after`` consecutive failures to reach the server the circuit
+    opens for ``cooldown`` seconds (read on ``clock``): calls return their
+    fallback at once (or raise, as above) instead of waiting on timeouts, then
+    one call tries the server again. A command the server refused (a
+    ``ResponseError``) is no outage: it is counted in :attr:`refused` and
+    leaves the circuit alone.
+    Corrupt or foreign bytes read back are counted in :attr:`corrupt`.
     """
 
     def __init__(
@@ -101,33 +152,61 @@ class OutagePolicy:
         log_interval: float = 10.0,
         trip_after: int = 3,
         cooldown: float = 1.0,
+        clock: Clock = system_clock,
     ) -> None:
         self.strict = strict
+        self.clock = clock
         self.stats = stats
-        self.log_interval = log_interval
         self.trip_after = trip_after
         self.cooldown = cooldown
         #: Calls that failed or were short-circuited since the engine started.
         self.errors = 0
+        #: Commands the server answered with an error (a refusal, not an outage).
+        self.refused = 0
+        #: Values read back that could not be decoded (served as misses).
+        self.corrupt = 0
         self._consecutive = 0
         self._open_until = 0.0
-        self._last_log = -float("inf")
-        self._suppressed = 0
         self._lock = threading.Lock()
+        self._outage_log = _RateLimitedLog(log_interval, clock)
+        self._data_log = _RateLimitedLog(log_interval, clock)
 
-    def allow(self) -> bool:
-        """Return False while the circuit is open (the call should not be tried)."""
-        if self._open_until and time.monotonic() < self._open_until:
+    @property
+    def log_interval(self) -> float:
+        """Seconds between two warnings of one kind."""
+        return self._outage_log.interval
+
+    @log_interval.setter
+    def log_interval(self, seconds: float) -> None:
+        self._outage_log.interval = self._data_log.interval = seconds
+
+    @staticmethod
+    def must_apply(operation: str) -> bool:
+        """Return True if ``operation`` raises whenever it cannot be confirmed applied."""
+        return operation in MUST_APPLY
+
+    def _raises(self, operation: str) -> bool:
+        return self.strict or operation in MUST_APPLY
+
+    def allow(self, operation: str = "call") -> bool:
+        """Return False while the circuit is open (the call should not be tried).
+
+        Raises instead when the call is strict or must apply.
+        """
+        if self._open_until and self.clock() < self._open_until:
             with self._lock:
                 self.errors += 1
             self.stats.record_error()
-            if self.strict:
-                raise BackendUnavailableError("Redis is unavailable (circuit open after failures)")
+            if self._raises(operation):
+                raise BackendUnavailableError(
+                    f"Redis {operation} was not applied: Redis is unavailable "
+                    f"(circuit open after {self.trip_after} failures); retry it later"
+                )
             return False
         return True
 
     def succeeded(self) -> None:
-        """Note a successful call: close the circuit."""
+        """Note a call the server answered: close the circuit."""
         if self._consecutive:
             with self._lock:
                 if self._consecutive >= self.trip_after:
@@ -136,21 +215,42 @@ class OutagePolicy:
                 self._open_until = 0.0
 
     def failed(self, operation: str, exc: BaseException) -> None:
-        """Count and log a failure (rate-limited); raise it in strict mode."""
-        now = time.monotonic()
+        """Count and log a failure to reach the server; raise if strict or must apply."""
+        now = self.clock()
         with self._lock:
             self.errors += 1
             self._consecutive += 1
             if self._consecutive >= self.trip_after:
                 self._open_until = now + self.cooldown
-            due = now - self._last_log >= self.log_interval
-            if due:
-                self._last_log, suppressed, self._suppressed = now, self._suppressed, 0
-            else:
-                self._suppressed += 1
         self.stats.record_error()
-        if due:
-            more = f" ({suppressed} more since the last report)" if suppressed else ""
-            log.warning("Redis %s failed, served as a miss: %r%s", operation, exc, more)
-        if self.strict:
-            raise BackendUnavailableError(f"Redis {operation} failed: {exc}") from exc
+        raises = self._raises(operation)
+        self._outage_log.warn(
+            "Redis %s failed, %s: %r",
+            operation,
+            "raised" if raises else "served as a miss",
+            exc,
+        )
+        if raises:
+            raise BackendUnavailableError(
+                f"Redis {operation} failed and was not applied: {exc}"
+            ) from exc
+
+    def refusal(self, operation: str, exc: BaseException) -> None:
+        """Count a command the server refused (not an outage); raise if strict or must apply."""
+        with self._lock:
+            self.refused += 1
+        self.succeeded()  # the server answered: it is reachable
+        self.stats.record_error()
+        raises = self._raises(operation)
+        self._data_log.warn("Redis refused %s: %r", operation, exc)
+        if raises:
+            raise BackendUnavailableError(
+                f"Redis refused {operation}, which was not applied: {exc}"
+            ) from exc
+
+    def corrupted(self, key: str, exc: BaseException) -> None:
+        """Count and log (rate-limited) a value that could not be decoded; it is a miss."""
+        with self._lock:
+            self.corrupt += 1
+        self.stats.record_error()
+        self._data_log.warn("unreadable value under %r served as a miss and deleted: %s", key, exc)

@@ -9,6 +9,7 @@ share every line of wire logic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from typing import Any
@@ -26,7 +27,6 @@ from cache.backend.redis._client import (
 from cache.backend.redis._sides import AsyncSides, Call, Side
 from cache.backend.serializers import Serializer
 from cache.backend.validation import check_encodable, resolve_timeout
-from cache.errors import SerializationError
 
 __all__ = ["RedisConnection"]
 
@@ -86,30 +86,53 @@ class RedisConnection:
         return self.serializer.dumps(value)
 
     def _load(self, raw: Any, key: str) -> Any:
+        """Return the value in ``raw`` read under ``key``; MISSING if absent or unreadable.
+
+        Corrupt or foreign bytes are a miss, not an error nor an outage: counted
+        (``corrupt`` in :meth:`info`, an error for the recorder), logged at a
+        limited rate, and deleted if the key still holds them (issue 8).
+        """
         if raw is None:
             return MISSING
         try:
-            if (
-                raw[:1] == header.MARK
-            ):  # inline: a call per get costs ~80 ns (of ~4 us off the wire)
-                raw = header.strip(raw)
-            if raw[0] in _DIGITS:
-                return int(raw)
-            return self.serializer.loads(raw)
-        except (SerializationError, ValueError) as exc:
-            log.warning("unreadable value under %r served as a miss: %s", key, exc)
-            self.outage.stats.record_error()
+            # inline test: a call per get costs ~80 ns (of ~4 us off the wire)
+            raw_value = header.value(raw) if raw[:1] == header.MARK else raw
+            if raw_value[:1] and raw_value[0] in _DIGITS:
+                return int(raw_value)
+            return self.serializer.loads(raw_value)
+        except Exception as exc:  # any failure to decode stored bytes is a miss (issue 8)
+            self.outage.corrupted(key, exc)
+            self._drop(key, raw)
             return MISSING
 
+    def _drop(self, key: str, raw: bytes) -> None:
+        """Delete ``key`` if it still holds the corrupt ``raw`` (best effort, never raises).
+
+        Runs on the sync client, also for async reads: corrupt data is rare
+        and one round trip is cheaper than a second code path.
+        """
+        k = self._k(key)
+        with contextlib.suppress(RedisError):  # the next read finds it again: still a miss
+            self._sync.scripts["delete_if_equals"](keys=[k], args=[raw])
+
     def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
-        """Run ``call`` on the sync client; ``replies``: let error replies raise."""
-        if not self.outage.allow():
+        """Run ``call`` on the sync client under the outage policy.
+
+        ``replies``: let the server's error replies raise as they are (the
+        caller turns them into its own errors). Otherwise a refusal is counted
+        apart from outages; both raise if the engine is strict or ``name``
+        must apply (a removal), else the call returns ``fallback``.
+        """
+        if not self.outage.allow(name):
             return fallback
         try:
             result = call(self._sync)
+        except ResponseError as exc:
+            if replies:
+                raise
+            self.outage.refusal(name, exc)
+            return fallback
         except RedisError as exc:
-            if replies and isinstance(exc, ResponseError):
-                raise  # the server answered: a refused command is not an outage
             self.outage.failed(name, exc)
             return fallback
         self.outage.succeeded()
@@ -120,13 +143,16 @@ class RedisConnection:
         side = await self._async.current()
         if side is None:
             return await asyncio.to_thread(self._run, name, call, fallback, replies)
-        if not self.outage.allow():
+        if not self.outage.allow(name):
             return fallback
         try:
             result = await call(side)
-        except RedisError as exc:
-            if replies and isinstance(exc, ResponseError):
+        except ResponseError as exc:
+            if replies:
                 raise
+            self.outage.refusal(name, exc)
+            return fallback
+        except RedisError as exc:
             self.outage.failed(name, exc)
             return fallback
         self.outage.succeeded()

@@ -13,7 +13,7 @@ import json
 import struct
 from collections.abc import Sequence
 
-__all__ = ["MARK", "decode", "encode", "strip"]
+__all__ = ["MARK", "decode", "encode", "split", "strip", "value"]
 
 MARK = b"r"
 _SIZE = struct.Struct(">I")
@@ -36,18 +36,37 @@ def _end(raw: bytes) -> int:
     return end
 
 
-def decode(raw: bytes) -> tuple[list[str], bytes]:
+def split(raw: bytes) -> tuple[list[str], bytes]:
     """Return the names in the header of ``raw`` and the value behind it.
 
-    A value without a header has no names: ``([], raw)``.
+    A value without a header has no names: ``([], raw)``. A header that is
+    cut short or does not list key names raises ValueError.
     """
     if raw[:1] != MARK:
         return [], raw
     end = _end(raw)
-    names = json.loads(raw[_HEAD:end])
+    names = json.loads(raw[_HEAD:end])  # JSONDecodeError, UnicodeDecodeError: ValueErrors
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ValueError("refs header does not list key names")
     return names, raw[end:]
+
+
+def value(raw: bytes) -> bytes:
+    """Return the value of ``raw`` behind a well-formed header; ValueError if it is corrupt."""
+    return split(raw)[1] if raw[:1] == MARK else raw
+
+
+def decode(raw: bytes) -> tuple[list[str], bytes]:
+    """Return the names in the header of ``raw`` and the value behind it, never raising.
+
+    A corrupt header lists no names (``([], raw)``): the engine reads every
+    value through :func:`value` first, which finds the corruption and serves
+    the entry as a miss (issue 8).
+    """
+    try:
+        return split(raw)
+    except ValueError:
+        return [], raw
 
 
 def strip(raw: bytes) -> bytes:

@@ -22,9 +22,31 @@ from cache.backend.redis._index import RedisIndex
 from cache.backend.redis._sides import Call, Side
 from cache.backend.serializers import JSONSerializer, Serializer, check_serializer
 from cache.backend.validation import check_default_timeout, check_key
-from cache.errors import BackendUnavailableError, CacheTypeError
+from cache.errors import BackendUnavailableError, CacheConfigError, CacheTypeError
 
 __all__ = ["BackendUnavailableError", "RedisCache"]
+
+
+#: Characters a namespace cannot hold as they are: the separator (so that no
+#: key of one namespace is a key of another: "shop" + "eu:x" is not
+#: "shop:eu" + "x"), the Redis Cluster hash tag braces (the engine places keys
+#: in slots with them) and the escape itself (issue 7).
+_NAMESPACE_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+
+
+def namespace_prefix(namespace: object) -> str:
+    """Return the key prefix of ``namespace``: its escaped form and ``:``; "" for none."""
+    if not isinstance(namespace, str):
+        raise CacheTypeError(
+            f"namespace must be a str (e.g. namespace='myapp'), got "
+            f"{type(namespace).__name__} {namespace!r:.60}"
+        )
+    return namespace.translate(_NAMESPACE_ESCAPES) + ":" if namespace else ""
+
+
+def _glob_escape(text: str) -> str:
+    """Escape the characters ``SCAN MATCH`` reads as a pattern (issue 7: "app*" is no glob)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _seconds_left(pttl: int) -> float | Missing | None:
@@ -44,18 +66,40 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         async_client: Its ``redis.asyncio`` counterpart; without one, async
             calls run the sync client in a worker thread.
         namespace: Prefix of every key, so that several apps share one Redis.
+            Any str: ``:``, ``{``, ``}`` and ``%`` are escaped in the prefix,
+            so no key of one namespace is a key of another (``"shop"`` and
+            ``"shop:eu"`` are apart). Without one the engine shares the whole
+            database with whatever else is in it, and :meth:`clear` refuses.
         default_timeout: Seconds an entry lives when ``timeout=None``
             (``None``: until Redis evicts it).
         serializer: JSON by default; ``MsgpackSerializer()``, or a
             ``PickleSerializer(secret_key)`` that signs what it stores.
-        strict: Raise ``BackendUnavailableError`` when Redis fails; by
-            default a failure is counted, logged at a limited rate and served
-            as a miss (or a no-op write).
+        strict: Raise ``BackendUnavailableError`` whenever Redis fails; by
+            default a failed read is counted, logged at a limited rate and
+            served as a miss, a failed write that adds data (``set``, ``add``,
+            ``incr``, ``touch``...) as a no-op.
         stats: Recorder of errors (e.g. a ``CacheStatistics``).
         cluster: ``url`` is a seed node of a Redis Cluster.
         socket_timeout: Seconds before a call gives up.
         connect_timeout: Seconds before connecting gives up.
         max_connections: Connections the client's pool may open.
+
+    Removals never degrade (issue 1). ``delete``, ``delete_many``,
+    ``delete_if_equals``, ``clear``, ``flush_database``, ``index_remove``,
+    the index reads that choose what to remove (``index_prefix``,
+    ``index_scan``), their async twins, and so every invalidation built on
+    them (tag versions, ``CacheInvalidator``, ``@cached(...).invalidate()``,
+    ``ContentTypeCacheManager.invalidate_content``) raise
+    ``BackendUnavailableError`` when they cannot be confirmed applied: the
+    server is down, hung past ``socket_timeout``, the circuit is open, or it
+    refused the command; ``strict`` or not. The entry may then still be there
+    (the server may come back with its data) and is served again until the
+    caller retries the invalidation: retry it, or stop serving.
+
+    Corrupt or foreign bytes under a key are a miss: counted (``corrupt`` in
+    :meth:`info`, an error for ``stats``), logged at a limited rate and
+    deleted. A command the server refuses is counted apart (``refused``),
+    never opens the circuit, and is a miss for a read.
     """
 
     def __init__(
@@ -74,14 +118,13 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         connect_timeout: float = 0.25,
         max_connections: int = 50,
     ) -> None:
-        if not isinstance(namespace, str) or "{" in namespace or "}" in namespace:
-            raise CacheTypeError(f"namespace must be a str without braces, got {namespace!r}")
+        prefix = namespace_prefix(namespace)
         self.namespace = namespace
         super().__init__(
             ClientOptions(url, cluster, socket_timeout, connect_timeout, max_connections),
             client,
             async_client,
-            prefix=f"{namespace}:" if namespace else "",
+            prefix=prefix,
             default_timeout=check_default_timeout(default_timeout),
             serializer=JSONSerializer() if serializer is None else check_serializer(serializer),
             outage=OutagePolicy(strict=strict, stats=stats),
@@ -230,39 +273,61 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         except ResponseError as exc:
             raise self._incr_error(key, exc) from None
 
-    def clear(self) -> None:
-        """Remove this namespace's keys (``SCAN`` + ``UNLINK``); without one, ``FLUSHDB``."""
-        if not self._prefix:
-            self._run("clear", lambda side: side.client.flushdb(), None)
-            return
+    def _no_namespace(self) -> CacheConfigError:
+        return CacheConfigError(
+            "clear() needs a namespace: without one this RedisCache shares its database "
+            "with every other app and namespace in it, and FLUSHDB would wipe them all. "
+            "Give the engine a namespace (RedisCache(url, namespace='myapp')) so that "
+            "clear() removes only its keys, or call flush_database() to empty the whole "
+            "database on purpose"
+        )
 
-        def call(side: Side) -> None:
-            batch: list[bytes] = []
-            for name in side.client.scan_iter(match=self._prefix + "*", count=1000):
-                batch.append(name)
-                if len(batch) >= 1000:
-                    side.client.unlink(*batch)
-                    batch.clear()
-            if batch:
+    def _clear(self, side: Side) -> None:
+        batch: list[bytes] = []
+        match = _glob_escape(self._prefix) + "*"
+        for name in side.client.scan_iter(match=match, count=1000):
+            batch.append(name)
+            if len(batch) >= 1000:
                 side.client.unlink(*batch)
+                batch.clear()
+        if batch:
+            side.client.unlink(*batch)
 
-        self._run("clear", call, None)
+    def clear(self) -> None:
+        """Remove this namespace's keys (``SCAN`` + ``UNLINK``), its reserved keys included.
+
+        Without a namespace, raise ``CacheConfigError`` (nothing is removed):
+        emptying the whole database is :meth:`flush_database`, by name.
+        """
+        if not self._prefix:
+            raise self._no_namespace()
+        self._run("clear", self._clear, None)
 
     async def aclear(self) -> None:
         """Async :meth:`clear`."""
-        if self._prefix:
-            await asyncio.to_thread(self.clear)
-            return
-        await self._arun("clear", lambda side: side.client.flushdb(), None)
+        if not self._prefix:
+            raise self._no_namespace()
+        await asyncio.to_thread(self._run, "clear", self._clear, None)
+
+    def flush_database(self) -> None:
+        """Empty the whole database (``FLUSHDB``; every primary of a cluster), all namespaces."""
+        self._run("flush_database", lambda side: side.client.flushdb(), None)
+
+    async def aflush_database(self) -> None:
+        """Async :meth:`flush_database`."""
+        await self._arun("flush_database", lambda side: side.client.flushdb(), None)
 
     def cleanup_expired(self) -> int:
         """Return 0: Redis removes expired keys itself."""
         return 0
 
     def info(self) -> dict[str, Any]:
-        """Return the server's figures (summed over a cluster's primaries); {} when it is down.
+        """Return the server's figures (summed over a cluster's primaries) and this engine's.
 
-        ``keys`` counts the whole database, not only this namespace.
+        ``keys`` counts the whole database, not only this namespace. The
+        engine's counters are there also when the server is down: ``errors``
+        (failed or skipped calls), ``refused`` (commands the server refused)
+        and ``corrupt`` (unreadable values served as misses).
         """
 
         def read(side: Side) -> dict[str, Any]:
@@ -286,4 +351,9 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
             )
             return total
 
-        return dict(self._run("info", read, {}))
+        counters = {
+            "errors": self.outage.errors,
+            "refused": self.outage.refused,
+            "corrupt": self.outage.corrupt,
+        }
+        return {**self._run("info", read, {}), **counters}

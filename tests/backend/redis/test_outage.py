@@ -1,0 +1,219 @@
+"""Issue 1: a removal or invalidation that could not be applied raises, never looks done.
+
+A real server per test, in a temporary directory, so that it can be killed,
+paused (SIGSTOP: a hung server whose socket times out) and restarted with its
+data (append-only file). The circuit breaker's time is a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cache import cached
+from cache._types import MISSING
+from cache.advanced import CacheInvalidator, CachePolicy, CacheTag, ContentTypeCacheManager
+from cache.backend import RedisCache
+from cache.errors import BackendUnavailableError
+from cache.testing import FakeClock
+from cache.testing.redis_server import RedisServer
+
+CONDITIONS = ["down", "paused", "circuit-open"]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    # appendfsync always: what was acknowledged survives a SIGKILL.
+    server = RedisServer(tmp_path, None, "--appendonly", "yes", "--appendfsync", "always")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def cache(server: RedisServer, clock: FakeClock) -> Iterator[RedisCache]:
+    engine = RedisCache(server.url, namespace="app", socket_timeout=0.1, connect_timeout=0.1)
+    engine.outage.clock = clock  # the circuit stays open until the test moves time
+    engine.outage.trip_after = 1_000_000  # down and paused: every call meets the fault itself
+    yield engine
+    engine.close()
+
+
+def _seed(cache: RedisCache) -> ContentTypeCacheManager:
+    manager = ContentTypeCacheManager(cache)
+    manager.register_policy("page", CachePolicy(timeout=60, tags=["pages"]))
+    manager.cache_content("page", "home", "<h1>")
+    cache.set("k", "v")
+    CacheInvalidator(cache).register_key("k")
+    cache.index_add("ix", {"m": 1.0})
+    return manager
+
+
+def _fault(condition: str, server: RedisServer, cache: RedisCache) -> None:
+    if condition == "down":
+        server.kill()
+    elif condition == "paused":
+        server.pause()
+    else:  # the server answers again, but the circuit opened during the outage
+        cache.outage.trip_after = 3
+        server.pause()
+        for _ in range(3):
+            assert cache.get("k", MISSING) is MISSING
+        server.resume()
+        assert cache.outage.allow("get") is False  # open: reads do not even try
+
+
+def _memo(cache: RedisCache) -> Any:
+    @cached(timeout=60, cache=cache)
+    def double(n: int) -> int:
+        return 2 * n
+
+    return double
+
+
+def _removals(cache: RedisCache, manager: ContentTypeCacheManager) -> dict[str, Callable[[], Any]]:
+    tags, invalidator, double = CacheTag(cache), CacheInvalidator(cache), _memo(cache)
+    return {
+        "delete": lambda: cache.delete("k"),
+        "delete_many": lambda: cache.delete_many(["k", "other"]),
+        "delete_if_equals": lambda: cache.delete_if_equals("k", "v"),
+        "set with timeout 0": lambda: cache.set("k", "v", timeout=0),
+        "clear": cache.clear,
+        "index_remove": lambda: cache.index_remove("ix", ["m"]),
+        "invalidate_tag": lambda: tags.invalidate_tag("pages"),
+        "invalidate_tags": lambda: tags.invalidate_tags(["pages", "posts"]),
+        "invalidate_content": lambda: manager.invalidate_content("page", "home"),
+        "invalidate_prefix": lambda: invalidator.invalidate_prefix("k"),
+        "invalidate_pattern": lambda: invalidator.invalidate_pattern("^k$"),
+        "cached.invalidate": lambda: double.invalidate(4),
+    }
+
+
+def _reads(cache: RedisCache, manager: ContentTypeCacheManager) -> dict[str, Callable[[], Any]]:
+    return {
+        "get": lambda: cache.get("k", MISSING) is MISSING,
+        "get_many": lambda: cache.get_many(["k"]) == {},
+        "get_entry": lambda: cache.get_entry("k").value is MISSING,
+        "ttl": lambda: cache.ttl("k") is MISSING,
+        "get_cached_content": lambda: manager.get_cached_content("page", "home") is None,
+        "set": lambda: cache.set("n", 1) is None,
+        "add": lambda: cache.add("lock", 1) is False,
+        "incr": lambda: cache.incr("n") == 0,
+        "touch": lambda: cache.touch("k", 60) is False,
+        "index_add": lambda: cache.index_add("ix", {"m2": 2.0}) == 0,
+    }
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_issue_1_every_removal_raises_when_it_cannot_be_confirmed(
+    condition: str, server: RedisServer, cache: RedisCache
+) -> None:
+    manager = _seed(cache)
+    _fault(condition, server, cache)
+    for name, call in _removals(cache, manager).items():
+        with pytest.raises(BackendUnavailableError, match="not applied"):
+            call()
+            pytest.fail(f"{name} returned normally while Redis was {condition}")
+    # Reads still degrade to misses, additive writes to counted no-ops.
+    errors = cache.errors
+    for name, read in _reads(cache, manager).items():
+        assert read(), f"{name} did not degrade while Redis was {condition}"
+    assert cache.errors > errors
+
+
+def _async_removals(
+    cache: RedisCache, manager: ContentTypeCacheManager
+) -> dict[str, Callable[[], Awaitable[Any]]]:
+    tags, double = CacheTag(cache), _memo(cache)
+    return {
+        "adelete": lambda: cache.adelete("k"),
+        "adelete_many": lambda: cache.adelete_many(["k", "other"]),
+        "adelete_if_equals": lambda: cache.adelete_if_equals("k", "v"),
+        "aset with timeout 0": lambda: cache.aset("k", "v", timeout=0),
+        "aclear": cache.aclear,
+        "aindex_remove": lambda: cache.aindex_remove("ix", ["m"]),
+        "aindex_prefix": lambda: cache.aindex_prefix("ix", ""),
+        "ainvalidate_tag": lambda: tags.ainvalidate_tag("pages"),
+        "ainvalidate_tags": lambda: tags.ainvalidate_tags(["pages", "posts"]),
+        "cached.ainvalidate": lambda: double.ainvalidate(4),
+    }
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+async def test_issue_1_async_removals_raise_and_async_reads_miss(
+    condition: str, server: RedisServer, cache: RedisCache
+) -> None:
+    manager = _seed(cache)
+    assert await cache.aget("k") == "v"  # this loop's asyncio client is connected
+    _fault(condition, server, cache)
+    for name, call in _async_removals(cache, manager).items():
+        with pytest.raises(BackendUnavailableError, match="not applied"):
+            await call()
+            pytest.fail(f"{name} returned normally while Redis was {condition}")
+    assert await cache.aget("k", MISSING) is MISSING
+    assert await cache.aget_many(["k"]) == {}
+    assert (await cache.aget_entry("k")).value is MISSING
+    assert await cache.aadd("lock", 1) is False
+    assert await cache.aincr("n") == 0
+    await cache.aset("n", 1)
+    await cache.aclose()
+
+
+def test_issue_1_strict_off_still_degrades_reads_and_counts_them(
+    server: RedisServer, cache: RedisCache
+) -> None:
+    _seed(cache)
+    server.kill()
+    assert cache.get("k", "fallback") == "fallback"
+    assert cache.errors == 1
+    assert cache.info()["errors"] == 1  # the engine's counters, also while the server is down
+
+
+def test_issue_1_an_invalidation_that_raised_is_served_until_it_is_retried(
+    server: RedisServer, cache: RedisCache, clock: FakeClock
+) -> None:
+    manager = _seed(cache)
+    tags = CacheTag(cache)
+    cache.outage.trip_after = 3
+    server.kill()
+    with pytest.raises(BackendUnavailableError):
+        cache.delete("k")
+    with pytest.raises(BackendUnavailableError):
+        tags.invalidate_tag("pages")
+    server.start()  # back with its data (append-only file)
+    clock.advance(cache.outage.cooldown)  # the circuit half-opens: the next call tries
+    # Nobody retried: the server still holds what the failed calls meant to remove.
+    assert cache.get("k") == "v"
+    assert manager.get_cached_content("page", "home") == "<h1>"
+    # A retried invalidation works.
+    assert cache.delete("k") is True
+    tags.invalidate_tag("pages")
+    assert cache.get("k", MISSING) is MISSING
+    assert manager.get_cached_content("page", "home") is None
+
+
+async def test_issue_1_async_retry_after_the_server_returns(
+    server: RedisServer, cache: RedisCache, clock: FakeClock
+) -> None:
+    manager = _seed(cache)
+    server.kill()
+    with pytest.raises(BackendUnavailableError):
+        await cache.adelete("k")
+    with pytest.raises(BackendUnavailableError):
+        await CacheTag(cache).ainvalidate_tag("pages")
+    server.start()
+    clock.advance(cache.outage.cooldown)
+    assert await cache.aget("k") == "v"
+    assert await cache.adelete("k") is True
+    await CacheTag(cache).ainvalidate_tag("pages")
+    assert await cache.aget("k", MISSING) is MISSING
+    assert manager.get_cached_content("page", "home") is None
+    await cache.aclose()
