@@ -1,0 +1,42 @@
+"""Fixtures of the fault-injection suite: its own Redis servers, the report file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cache.testing.redis_server import RedisClusterServers, RedisServer
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[[bool], RedisServer]]:
+    """Start a redis-server of this test's own, with or without persistence (appendonly)."""
+    started: list[RedisServer] = []
+
+    def make(appendonly: bool) -> RedisServer:
+        extra = ("--appendonly", "yes") if appendonly else ()
+        server = RedisServer(tmp_path, None, *extra)
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def fault_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """A three-node cluster of this test's own; the others answer while one node is down."""
+    cluster = RedisClusterServers(tmp_path, "--cluster-require-full-coverage", "no")
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file every scenario appends its line of the table to."""
+    return tmp_path_factory.getbasetemp() / "faults-report.txt"
