@@ -15,7 +15,6 @@ from redis.cluster import RedisCluster
 from cache.backend import RedisCache
 from cache.backend.redis._client import close_sync_client
 from cache.testing.redis_server import RedisClusterServers
-
 from tests.faults.ledger import SOCKET_TIMEOUT, Ledger
 from tests.faults.load import Fault, failures, report, run_tasks, run_threads
 from tests.faults.test_single_server import check_meaningful
