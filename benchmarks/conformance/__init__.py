@@ -1,0 +1,1 @@
+"""Conformance of CacheMiddleware to the HTTP caching standard, measured by cache-tests."""
