@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cache import cached
@@ -67,6 +68,12 @@ class Workloads:
             return self.source[f"memo/{item}"]
 
         self.memo, self.amemo = memo, amemo
+        # The manager is sync: async workers call it on threads of their own, one
+        # each, so that no call waits for a free thread (its time is the cache's).
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="faults-manager")
+
+    def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     def owned(self, worker: int) -> list[int]:
         """Return the items ``worker`` owns."""
@@ -74,6 +81,7 @@ class Workloads:
 
     def close(self) -> None:
         self.swr.close()
+        self._pool.shutdown(wait=True)
 
     # -- sync -------------------------------------------------------------------
 
@@ -198,7 +206,7 @@ class Workloads:
         if kind == "kv":
             return lambda: self.backend.aget(f"kv:{i}")
         if kind == "doc":
-            return lambda: asyncio.to_thread(self.manager.get_cached_content, "doc", i)
+            return lambda: self._in_thread(self.manager.get_cached_content, "doc", i)
         if kind == "swr":
             source = f"swr/{i}"
 
@@ -240,9 +248,7 @@ class Workloads:
             await self._arun(
                 worker,
                 "cache_content",
-                lambda: asyncio.to_thread(
-                    self.manager.cache_content, "doc", i, value, [f"doc:{i}"]
-                ),
+                lambda: self._in_thread(self.manager.cache_content, "doc", i, value, [f"doc:{i}"]),
             )
 
     def _ainvalidator(self, kind: str, i: int) -> tuple[str, Callable[[], Awaitable[Any]]]:
