@@ -4,6 +4,11 @@ The registry of keys is an ordered key index in the backend, so every process
 sharing the backend sees the same registry. Prefix invalidation reads a range
 of that index (O(log n + matches)); pattern invalidation must test every
 registered key (O(n)).
+
+A registry Redis evicted (``maxmemory-policy allkeys-*``) is detected by the
+engine, whose range reads then also list the live keys of its namespace: an
+entry registered in a lost registry is still found (issue 2; docs/engines.md,
+"Eviction policies").
 """
 
 from __future__ import annotations

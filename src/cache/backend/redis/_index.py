@@ -1,11 +1,18 @@
-"""RedisCache's ordered key index: two sorted sets per index, sharing a hash tag.
+"""RedisCache's ordered key index: two sorted sets and a marker per index, sharing a hash tag.
 
 The by-name set (all scores 0) serves prefix ranges with ``ZRANGEBYLEX``; the
 by-score set serves age cleanup. Scripts keep the two in step.
+
+An index can be evicted (issue 2: ``maxmemory-policy allkeys-*``). The marker
+tells an intact index from a lost or recreated one (``_scripts.STATE``); a
+range read of a lost index also lists the live keys of the namespace in that
+range (``SCAN``), so that what the index guarded is still found: correct, if
+slower (every such read scans the namespace).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -13,6 +20,7 @@ from cache.backend.redis import _scripts as lua
 from cache.backend.redis._connection import RedisConnection
 from cache.backend.redis._sides import Call, Side
 from cache.backend.validation import (
+    RESERVED_PREFIX,
     check_count,
     check_cutoff,
     check_index_name,
@@ -26,12 +34,27 @@ from cache.errors import CacheTypeError
 __all__ = ["RedisIndex"]
 
 
+def _glob_escape(text: str) -> str:
+    """Escape what ``SCAN MATCH`` reads as a pattern: a prefix "app*" is no glob."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _decoded(names: Any) -> list[str]:
+    found = []
+    for name in names:
+        try:
+            found.append(name.decode() if isinstance(name, bytes) else name)
+        except UnicodeDecodeError:  # not written by this engine: no key of it
+            continue
+    return found
+
+
 class RedisIndex(RedisConnection):
     """The index part of :class:`~cache.backend.redis.RedisCache`."""
 
     def _ix(self, index: str) -> list[str]:
         name = self._prefix + reserved_key("idx", "{" + check_index_name(index) + "}")
-        return [name + ":lex", name + ":age"]
+        return [name + ":lex", name + ":age", name + ":gen"]
 
     def _index_add(self, index: str, members: Mapping[str, float]) -> Call:
         keys, checked = self._ix(index), check_scores(members)
@@ -68,53 +91,74 @@ class RedisIndex(RedisConnection):
         call = self._index_remove(index, members)
         return 0 if call is None else int(await self._arun("index_remove", call, 0))
 
-    def _range(self, index: str, low: str | bytes, high: str | bytes, limit: int | None) -> Call:
-        key = self._ix(index)[0]
-        extra = {} if limit is None else {"start": 0, "num": limit}
-
-        def call(side: Side) -> Any:
-            return side.client.zrangebylex(key, low, high, **extra)
-
-        return call
+    def _range(self, index: str, low: bytes, high: bytes, limit: int | None) -> Call:
+        keys, args = self._ix(index), [low, high, -1 if limit is None else limit]
+        return lambda side: side.scripts["index_range"](keys=keys, args=args)
 
     def _prefix_call(self, index: str, prefix: str, limit: int | None) -> Call:
         if not isinstance(prefix, str):
             raise CacheTypeError(f"prefix must be a str, got {type(prefix).__name__}")
         limit = check_count(limit, "limit", allow_none=True)
         if not prefix:
-            return self._range(index, "-", "+", limit)
-        # Bytes, not str: every UTF-8 string starting with prefix sorts below
+            return self._range(index, b"(", b"+", limit)  # "(": past the member ''
+        # Bytes: every UTF-8 string starting with prefix sorts below
         # prefix + 0xFF, a byte UTF-8 never uses (a str would encode it as two).
         raw = prefix.encode()
         return self._range(index, b"[" + raw, b"(" + raw + b"\xff", limit)
 
+    def _live_keys(self, side: Side, prefix: str) -> list[str]:
+        """Return the keys of this namespace starting with ``prefix``, reserved ones apart."""
+        match = _glob_escape(self._prefix + prefix) + "*"
+        names = _decoded(side.client.scan_iter(match=match, count=1000))
+        reserved, cut = self._prefix + RESERVED_PREFIX, len(self._prefix)
+        return [n[cut:] for n in names if not n.startswith(reserved)]
+
+    def _answer(self, reply: Any, prefix: str, after: str, limit: int | None) -> list[str]:
+        """Return the members of a range reply; for a lost index, with the live keys in range."""
+        if not reply:
+            return []
+        state, members = reply
+        members = _decoded(members)
+        if state not in (b"lost", "lost"):
+            return members
+        live = self._run("index_scan", lambda side: self._live_keys(side, prefix), [])
+        merged = sorted({*members, *(k for k in live if k > after)})
+        return merged if limit is None else merged[:limit]
+
     def index_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
-        """Return members starting with ``prefix`` (``ZRANGEBYLEX``), at most ``limit``."""
-        return self._members(self._run("index_prefix", self._prefix_call(index, prefix, limit), []))
+        """Return members starting with ``prefix`` (``ZRANGEBYLEX``), at most ``limit``.
+
+        If the index was lost, also the live keys of the namespace starting
+        with ``prefix`` (a ``SCAN``): the members it may have had.
+        """
+        call = self._prefix_call(index, prefix, limit)
+        return self._answer(self._run("index_prefix", call, None), prefix, "", limit)
 
     async def aindex_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
         """Async :meth:`index_prefix`."""
         call = self._prefix_call(index, prefix, limit)
-        return self._members(await self._arun("index_prefix", call, []))
+        reply = await self._arun("index_prefix", call, None)
+        return await asyncio.to_thread(self._answer, reply, prefix, "", limit)
 
     def _scan_call(self, index: str, after: str, count: int) -> Call:
         if not isinstance(after, str):
             raise CacheTypeError(f"after must be a str, got {type(after).__name__}")
         checked = check_count(count, "count")
-        return self._range(index, "(" + after if after else "-", "+", checked)
+        return self._range(index, b"(" + after.encode(), b"+", checked)
 
     def index_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
-        """Return up to ``count`` members after ``after`` in lexical order."""
-        return self._members(self._run("index_scan", self._scan_call(index, after, count), []))
+        """Return up to ``count`` members after ``after`` in lexical order.
+
+        If the index was lost, the live keys of the namespace count as members.
+        """
+        call = self._scan_call(index, after, count)
+        return self._answer(self._run("index_scan", call, None), "", after, count)
 
     async def aindex_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
         """Async :meth:`index_scan`."""
         call = self._scan_call(index, after, count)
-        return self._members(await self._arun("index_scan", call, []))
-
-    @staticmethod
-    def _members(raw: list[Any]) -> list[str]:
-        return [m.decode() if isinstance(m, bytes) else m for m in raw]
+        reply = await self._arun("index_scan", call, None)
+        return await asyncio.to_thread(self._answer, reply, "", after, count)
 
     def _script(self, name: str, index: str, arg: Any) -> Call:
         keys = self._ix(index)
@@ -156,15 +200,17 @@ class RedisIndex(RedisConnection):
         """Async :meth:`index_trim`."""
         return await self._abatched("index_trim", index, check_count(max_size, "max_size"))
 
-    def index_len(self, index: str) -> int:
-        """Return how many members ``index`` has (``ZCARD``)."""
+    def _len(self, index: str) -> Call:
         key = self._ix(index)[0]
-        return int(self._run("index_len", lambda side: side.client.zcard(key), 0))
+        return lambda side: side.client.zlexcount(key, "(", "+")  # the member '' apart
+
+    def index_len(self, index: str) -> int:
+        """Return how many members ``index`` has (a lost index: how many since)."""
+        return int(self._run("index_len", self._len(index), 0))
 
     async def aindex_len(self, index: str) -> int:
         """Async :meth:`index_len`."""
-        key = self._ix(index)[0]
-        return int(await self._arun("index_len", lambda side: side.client.zcard(key), 0))
+        return int(await self._arun("index_len", self._len(index), 0))
 
     def _score(self, index: str, member: str) -> Call:
         key, member = self._ix(index)[1], check_key(member, "member")

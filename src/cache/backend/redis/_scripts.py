@@ -1,8 +1,8 @@
 """Lua scripts of the Redis engine: each is one atomic step on one cluster slot.
 
-Index scripts take the index's two sorted sets, which share a hash tag. The
-age-based ones remove at most ``BATCH`` members per call, so that no script
-blocks the server for long; the engine calls them until they report less.
+Index scripts take the index's two sorted sets and its marker, which share a
+hash tag. The age-based ones remove at most ``BATCH`` members per call, so that
+no script blocks the server for long; the engine calls them until they report less.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ __all__ = [
     "GET_ENTRY",
     "INCR",
     "INDEX_ADD",
+    "INDEX_RANGE",
     "INDEX_REMOVE",
     "INDEX_REMOVE_BELOW",
     "INDEX_TRIM",
+    "STATE",
     "TOUCH",
 ]
 
@@ -53,8 +55,42 @@ end
 return 1
 """
 
-# KEYS[1] by-name set (all scores 0), KEYS[2] by-score set; ARGV score, member, ...
-INDEX_ADD = """
+# The state of an index (issue 2: under an allkeys-* maxmemory-policy Redis
+# evicts an index like any key, and a prefix invalidation then finds nothing).
+# The by-name set holds the member '' (never a key) from its creation, so it
+# exists as a whole or not at all; the marker KEYS[3] says whether the set has
+# held every member since the first: 'ok', or 'lost' once a set was recreated.
+# 'ok' needs both; any other combination is 'lost' (a marker evicted alone
+# fails safe), except neither, which is 'none' (no index) only where nothing
+# can have been evicted: a policy other than allkeys-*, or no eviction yet.
+# Reading the marker on every call keeps it as recently used as the index.
+STATE = """
+local function index_state()
+  local marker = redis.call('GET', KEYS[3])
+  if redis.call('ZSCORE', KEYS[1], '') then
+    if marker == 'ok' then return 'ok' end
+    return 'lost'
+  end
+  if marker then return 'lost' end
+  local policy = string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:([%w-]+)')
+  if policy == nil then return 'lost' end
+  if string.sub(policy, 1, 8) ~= 'allkeys-' then return 'none' end
+  local evicted = string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)')
+  if evicted == nil or tonumber(evicted) > 0 then return 'lost' end
+  return 'none'
+end
+"""
+
+# KEYS[1] by-name set (all scores 0), KEYS[2] by-score set, KEYS[3] marker;
+# ARGV score, member, ... A set created where an index was lost stays 'lost'.
+INDEX_ADD = (
+    STATE
+    + """
+local state = index_state()
+if state ~= 'ok' then
+  redis.call('SET', KEYS[3], state == 'none' and 'ok' or 'lost')
+  redis.call('ZADD', KEYS[1], 0, '')
+end
 local new = 0
 for i = 1, #ARGV, 2 do
   new = new + redis.call('ZADD', KEYS[1], 0, ARGV[i + 1])
@@ -62,6 +98,17 @@ for i = 1, #ARGV, 2 do
 end
 return new
 """
+)
+
+# KEYS as above; ARGV[1] low, ARGV[2] high (ZRANGEBYLEX bounds), ARGV[3] most
+# members (-1: all). The state, then the members in range.
+INDEX_RANGE = (
+    STATE
+    + """
+local state = index_state()
+return {state, redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])}
+"""
+)
 
 # KEYS as above; ARGV members.
 INDEX_REMOVE = """
@@ -127,6 +174,7 @@ BY_NAME = {
     "get_entry": GET_ENTRY,
     "touch": TOUCH,
     "index_add": INDEX_ADD,
+    "index_range": INDEX_RANGE,
     "index_remove": INDEX_REMOVE,
     "index_remove_below": INDEX_REMOVE_BELOW,
     "index_trim": INDEX_TRIM,
