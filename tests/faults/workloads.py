@@ -35,7 +35,7 @@ SOURCES = ("swr", "memo")
 #: Items of each kind.
 ITEMS = 16
 #: Seconds an SWR entry is fresh, then served stale while refreshed.
-FRESH, STALE = 0.5, 1.0
+FRESH, STALE = 0.05, 1.0
 #: Seconds an impatient async caller waits before giving up (cancelling its call).
 PATIENCE = 0.1
 
