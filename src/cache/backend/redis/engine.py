@@ -248,14 +248,18 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         return _seconds_left(int(await self._arun("ttl", lambda side: side.client.pttl(k), -2)))
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
-        """Give ``key`` a new timeout; return True if it exists."""
-        call, _ = self._touch(key, timeout)
-        return bool(self._run("touch", call, 0))
+        """Give ``key`` a new timeout; return True if it exists.
+
+        A timeout of 0 or less removes the key: a removal, which raises when
+        it cannot be confirmed (issue 1).
+        """
+        call, removes = self._touch(key, timeout)
+        return bool(self._run("delete" if removes else "touch", call, 0))
 
     async def atouch(self, key: str, timeout: Timeout = None) -> bool:
         """Async :meth:`touch`."""
-        call, _ = self._touch(key, timeout)
-        return bool(await self._arun("touch", call, 0))
+        call, removes = self._touch(key, timeout)
+        return bool(await self._arun("delete" if removes else "touch", call, 0))
 
     def incr(self, key: str, delta: int = 1) -> int:
         """Add ``delta`` atomically (``INCRBY``); 0 when Redis is down."""
