@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import (
+    ClusterDownError,
+    ReadOnlyError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 
 from cache import cached
 from cache._types import MISSING
@@ -220,4 +227,36 @@ async def test_issue_1_async_retry_after_the_server_returns(
     await CacheTag(cache).ainvalidate_tag("pages")
     assert await cache.aget("k", MISSING) is MISSING
     assert manager.get_cached_content("page", "home") is None
+    await cache.aclose()
+
+
+def _raising(exc: Exception) -> Callable[[Any], Any]:
+    def call(side: Any) -> Any:
+        raise exc
+
+    return call
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        SlotNotCoveredError("slot 42 is not covered"),  # no RedisError
+        RedisClusterException("Redis Cluster cannot be connected"),
+        ClusterDownError("CLUSTERDOWN The cluster is down"),  # a ResponseError
+        TryAgainError("TRYAGAIN"),
+        ReadOnlyError("READONLY You can't write against a read only replica."),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+async def test_issue_1_cluster_errors_are_outages_never_a_crash_nor_a_refusal(
+    cache: RedisCache, exc: Exception
+) -> None:
+    # What a cluster client raises while a node is down or failing over.
+    assert cache._run("get", _raising(exc), None) is None
+    assert await cache._arun("get", _raising(exc), None) is None
+    with pytest.raises(BackendUnavailableError, match="not applied"):
+        cache._run("delete", _raising(exc), 0)
+    with pytest.raises(BackendUnavailableError, match="not applied"):
+        await cache._arun("delete", _raising(exc), 0)
+    assert cache.errors == 4 and cache.info()["refused"] == 0
     await cache.aclose()

@@ -12,6 +12,15 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.retry import Retry
 
 from cache._clock import Clock, system_clock
@@ -19,11 +28,13 @@ from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache.errors import BackendUnavailableError
 
 __all__ = [
+    "FAILURES",
     "MUST_APPLY",
     "BackendUnavailableError",
     "ClientOptions",
     "OutagePolicy",
     "close_sync_client",
+    "is_refusal",
     "make_async_client",
     "make_sync_client",
 ]
@@ -104,6 +115,23 @@ MUST_APPLY = frozenset(
         "index_scan",
     }
 )
+
+
+#: What a failed call raises: redis-py's errors and the cluster client's own,
+#: which are no RedisError (a slot whose node is down: SlotNotCoveredError).
+FAILURES = (RedisError, RedisClusterException)
+
+#: Error replies that mean "not now" (a cluster reconfiguring, a replica
+#: answering for a primary that is gone): outages, not refusals.
+_UNAVAILABLE_REPLIES = (ClusterDownError, TryAgainError, ReadOnlyError, AskError)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Return True if ``exc`` is the server refusing a command (a script error, a wrong type).
+
+    A refusal says the server is up: it never opens the circuit.
+    """
+    return isinstance(exc, ResponseError) and not isinstance(exc, _UNAVAILABLE_REPLIES)
 
 
 class _RateLimitedLog:

@@ -14,14 +14,14 @@ import logging
 import math
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
-
 from cache._types import MISSING, Timeout
 from cache.backend.redis import _header as header
 from cache.backend.redis._client import (
+    FAILURES,
     ClientOptions,
     OutagePolicy,
     close_sync_client,
+    is_refusal,
     make_sync_client,
 )
 from cache.backend.redis._sides import AsyncSides, Call, Side
@@ -112,29 +112,23 @@ class RedisConnection:
         and one round trip is cheaper than a second code path.
         """
         k = self._k(key)
-        with contextlib.suppress(RedisError):  # the next read finds it again: still a miss
+        with contextlib.suppress(*FAILURES):  # the next read finds it again: still a miss
             self._sync.scripts["delete_if_equals"](keys=[k], args=[raw])
 
     def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
         """Run ``call`` on the sync client under the outage policy.
 
-        ``replies``: let the server's error replies raise as they are (the
-        caller turns them into its own errors). Otherwise a refusal is counted
-        apart from outages; both raise if the engine is strict or ``name``
-        must apply (a removal), else the call returns ``fallback``.
+        ``replies``: let the server's refusals raise as they are (the caller
+        turns them into its own errors). Otherwise a refusal is counted apart
+        from outages; both raise if the engine is strict or ``name`` must
+        apply (a removal), else the call returns ``fallback``.
         """
         if not self.outage.allow(name):
             return fallback
         try:
             result = call(self._sync)
-        except ResponseError as exc:
-            if replies:
-                raise
-            self.outage.refusal(name, exc)
-            return fallback
-        except RedisError as exc:
-            self.outage.failed(name, exc)
-            return fallback
+        except FAILURES as exc:
+            return self._failed(name, exc, fallback, replies)
         self.outage.succeeded()
         return result
 
@@ -147,16 +141,19 @@ class RedisConnection:
             return fallback
         try:
             result = await call(side)
-        except ResponseError as exc:
-            if replies:
-                raise
-            self.outage.refusal(name, exc)
-            return fallback
-        except RedisError as exc:
-            self.outage.failed(name, exc)
-            return fallback
+        except FAILURES as exc:
+            return self._failed(name, exc, fallback, replies)
         self.outage.succeeded()
         return result
+
+    def _failed(self, name: str, exc: Exception, fallback: Any, replies: bool) -> Any:
+        if not is_refusal(exc):
+            self.outage.failed(name, exc)
+        elif replies:
+            raise exc
+        else:
+            self.outage.refusal(name, exc)
+        return fallback
 
     def close(self) -> None:
         """Close the sync client's connections."""

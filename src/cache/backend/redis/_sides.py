@@ -11,9 +11,7 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from redis.exceptions import RedisError
-
-from cache.backend.redis._client import ClientOptions, make_async_client
+from cache.backend.redis._client import FAILURES, ClientOptions, make_async_client
 from cache.backend.redis._scripts import BY_NAME
 
 __all__ = ["AsyncSides", "Call", "Side"]
@@ -87,7 +85,7 @@ class AsyncSides:
                 # first commands on a new asyncio cluster client race on its
                 # node connections.
                 await side.client.initialize()
-        except RedisError:
+        except FAILURES:
             pass  # unreachable now: the command that follows reports it
         finally:
             side.ready.set()
