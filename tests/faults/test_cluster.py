@@ -43,6 +43,21 @@ def probe_keys(cluster: RedisClusterServers) -> dict[str, str]:
     raise AssertionError("no probe key found for each node")
 
 
+def node_fault(cluster: RedisClusterServers) -> Fault:
+    """Kill the node; repair: start it again and wait until it has rejoined the cluster.
+
+    The repair ends when the node serves keys again (cluster_state:ok, about
+    2 s after its start): recovery is measured from there.
+    """
+    node = cluster.nodes[DEAD]
+
+    def heal() -> None:
+        node.start()
+        cluster.wait_until_ok()
+
+    return Fault(node.kill, heal)
+
+
 def halt(cluster: RedisClusterServers) -> None:
     for node in cluster.nodes:
         node.kill()
@@ -59,14 +74,13 @@ def cluster_failures(ledger: Ledger) -> list[str]:
 
 
 def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_report: Path) -> None:
-    node = fault_cluster.nodes[DEAD]
     backend = RedisCache(fault_cluster.url, cluster=True, socket_timeout=SOCKET_TIMEOUT)
     ledger = Ledger("cluster, 8 threads, node killed")
     work = Workloads(backend, ledger, workers=8)
     try:
         run_threads(
             work,
-            Fault(node.kill, node.start),
+            node_fault(fault_cluster),
             probe_keys(fault_cluster),
             lambda: halt(fault_cluster),
         )
@@ -82,14 +96,13 @@ def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_re
 async def test_tasks_around_a_dead_node(
     fault_cluster: RedisClusterServers, fault_report: Path
 ) -> None:
-    node = fault_cluster.nodes[DEAD]
     backend = RedisCache(fault_cluster.url, cluster=True, socket_timeout=SOCKET_TIMEOUT)
     ledger = Ledger("cluster, 50 tasks, node killed")
     work = Workloads(backend, ledger, workers=50)
     try:
         await run_tasks(
             work,
-            Fault(node.kill, node.start),
+            node_fault(fault_cluster),
             probe_keys(fault_cluster),
             lambda: halt(fault_cluster),
         )

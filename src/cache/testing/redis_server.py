@@ -208,13 +208,23 @@ class RedisClusterServers:
             capture_output=True,
             timeout=60,
         )
-        deadline = time.monotonic() + 30
+        self.wait_until_ok()
+
+    def wait_until_ok(self, timeout: float = 30) -> None:
+        """Wait until every running node reports cluster_state:ok.
+
+        A node restarted after a crash answers PING at once but refuses keys
+        (CLUSTERDOWN) for a second or two, until it has rejoined the others.
+        """
+        deadline = time.monotonic() + timeout
         for node in self.nodes:
+            if node.process is None:
+                continue
             client = redis.Redis(port=node.port)
             while client.cluster("info").get("cluster_state") != "ok":
                 if time.monotonic() > deadline:
                     raise RuntimeError("the test cluster did not reach cluster_state:ok")
-                time.sleep(0.05)
+                time.sleep(0.01)
             client.close()
 
     def stop(self) -> None:
