@@ -31,6 +31,24 @@ FAULTS: dict[str, tuple[bool, Callable[[RedisServer], Fault]]] = {
 }
 
 
+#: Scenarios failing until a fix is in: (mode, fault name) -> the finding. Strict:
+#: a scenario that passes again must leave this table.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+def scenarios(mode: str) -> list[object]:
+    """The fault names as parameters, each known failure marked with its finding."""
+    return [
+        pytest.param(
+            name,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN[mode, name])]
+            if (mode, name) in KNOWN
+            else [],
+        )
+        for name in FAULTS
+    ]
+
+
 def check_meaningful(ledger: Ledger) -> None:
     """The load did what the checks need: hits read, invalidations applied, probes answered."""
     assert any(r.value is not None for r in ledger.reads), "no read ever hit"
@@ -38,7 +56,7 @@ def check_meaningful(ledger: Ledger) -> None:
     assert any(ok for *_, ok in ledger.probes), "no probe ever succeeded"
 
 
-@pytest.mark.parametrize("name", FAULTS)
+@pytest.mark.parametrize("name", scenarios("threads"))
 def test_threads_around_a_fault(
     name: str,
     make_server: Callable[[bool], RedisServer],
@@ -60,7 +78,7 @@ def test_threads_around_a_fault(
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("name", FAULTS)
+@pytest.mark.parametrize("name", scenarios("tasks"))
 async def test_tasks_around_a_fault(
     name: str, make_server: Callable[[bool], RedisServer], fault_report: Path
 ) -> None:
