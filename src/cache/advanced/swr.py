@@ -148,7 +148,9 @@ class StaleWhileRevalidateCache:
             return _Look(env, refresh=self._should_refresh_early(env, now), give_back=claimed)
         if env is not None and env.is_servable(now):
             return _Look(env, stale=True, refresh=True, claimed=claimed)
-        return _Look(None)
+        # Invalidated by a tag (or unreadable) after the read took the lock: give it
+        # back, or the fill would wait lock_timeout for a lock nobody holds.
+        return _Look(None, give_back=claimed)
 
     def _claim_for(self, key: str, stale_timeout: float) -> Claim:
         # The backend keeps the entry timeout + stale_timeout: with at most
@@ -196,12 +198,12 @@ class StaleWhileRevalidateCache:
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         # Entry, tag versions and refresh lock: one read.
         look = self._look(self.cache.get_entry(job.key, claim), claim)
+        if look.give_back is not None:
+            self.cache.delete_if_equals(self._lock_key(job.key), look.give_back)
         if look.env is None:
             value = self._flight.do(job.key, lambda: self._fill(job))
             self.stats.record_miss(time.perf_counter() - started)
             return value, False
-        if look.give_back is not None:
-            self.cache.delete_if_equals(self._lock_key(job.key), look.give_back)
         if look.refresh:
             self._refresh_in_background(job, look.claimed, early=not look.stale)
         return self._served(look, started)
@@ -312,12 +314,12 @@ class StaleWhileRevalidateCache:
         started = time.perf_counter()
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         look = self._look(await self.cache.aget_entry(job.key, claim), claim)
+        if look.give_back is not None:
+            await self.cache.adelete_if_equals(self._lock_key(job.key), look.give_back)
         if look.env is None:
             value = await self._aflight.do(job.key, lambda: self._afill(job))
             self.stats.record_miss(time.perf_counter() - started)
             return value, False
-        if look.give_back is not None:
-            await self.cache.adelete_if_equals(self._lock_key(job.key), look.give_back)
         if look.refresh:
             await self._arefresh_in_background(job, look.claimed, early=not look.stale)
         return self._served(look, started)
