@@ -118,6 +118,10 @@ ROWS = [
     Row("index-remove-below-nan", lambda c: c.index_remove_below(_REGISTRY, NAN), V, "cutoff"),
     Row("index-trim-negative", lambda c: c.index_trim(_REGISTRY, -1), V, "max_size"),
     Row("index-len-int", lambda c: c.index_len(1), T, "index"),
+    Row("index-add-surrogate", lambda c: c.index_add("i", {"m\ud800": 1}), K, "member", REDIS),
+    Row("index-prefix-surrogate", lambda c: c.index_prefix("i", "\ud800"), K, "prefix", REDIS),
+    Row("index-len-surrogate", lambda c: c.index_len("i\ud800"), K, "index", REDIS),
+    Row("aindex-scan-surrogate", lambda c: c.aindex_scan("i", "\ud800"), K, "after", REDIS),
     Row("index-score-int", lambda c: c.index_score("i", 1), T, "member"),
     # -- async twins ------------------------------------------------------------
     Row("aget-int", lambda c: c.aget(1), T, "key"),

@@ -87,6 +87,7 @@ ROWS = [
     Row("inv-register-keys-str", lambda c: inv(c).register_keys("abc"), T, "keys"),
     Row("inv-register-keys-int", lambda c: inv(c).register_keys(5), T, "keys"),
     Row("inv-register-keys-member", lambda c: inv(c).register_keys(["ok", 1]), T, "keys[1]"),
+    Row("inv-register-surrogate", lambda c: inv(c).register_keys(["k\udcff"]), K, "member", REDIS),
     Row("inv-registered-keys-int", lambda c: inv(c).registered_keys(1), T, "prefix"),
     Row("inv-invalidate-keys-str", lambda c: inv(c).invalidate_keys("sentinel"), T, "keys"),
     Row("inv-invalidate-keys-int", lambda c: inv(c).invalidate_keys(["s", 1]), T, "keys[1]"),

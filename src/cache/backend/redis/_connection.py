@@ -27,12 +27,27 @@ from cache.backend.redis._client import (
 from cache.backend.redis._sides import AsyncSides, Call, Side
 from cache.backend.serializers import Serializer
 from cache.backend.validation import check_encodable, resolve_timeout
+from cache.errors import InvalidKeyError
 
 __all__ = ["RedisConnection"]
 
 log = logging.getLogger("cache.backend.redis")
 
 _DIGITS = frozenset(b"-0123456789")
+
+
+def _unencodable(exc: UnicodeEncodeError) -> InvalidKeyError:
+    """Return the error for a str argument the client could not encode (values are bytes).
+
+    Keys are checked before (``_k``); this catches the rest where the client
+    encodes them, nothing having been sent: index names, members, prefixes (issue 9).
+    """
+    text = exc.object if isinstance(exc.object, str) else ""
+    return InvalidKeyError(
+        f"a key, index, member or prefix {text!r:.80} holds a lone surrogate at position "
+        f"{exc.start}, which UTF-8 cannot encode; decode bytes with errors='replace' "
+        "or hash the name first"
+    )
 
 
 class RedisConnection:
@@ -127,6 +142,8 @@ class RedisConnection:
             return fallback
         try:
             result = call(self._sync)
+        except UnicodeEncodeError as exc:
+            raise _unencodable(exc) from None
         except FAILURES as exc:
             return self._failed(name, exc, fallback, replies)
         self.outage.succeeded()
@@ -141,6 +158,8 @@ class RedisConnection:
             return fallback
         try:
             result = await call(side)
+        except UnicodeEncodeError as exc:
+            raise _unencodable(exc) from None
         except FAILURES as exc:
             return self._failed(name, exc, fallback, replies)
         self.outage.succeeded()

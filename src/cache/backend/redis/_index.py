@@ -23,6 +23,7 @@ from cache.backend.validation import (
     RESERVED_PREFIX,
     check_count,
     check_cutoff,
+    check_encodable,
     check_index_name,
     check_key,
     check_keys,
@@ -103,7 +104,7 @@ class RedisIndex(RedisConnection):
             return self._range(index, b"(", b"+", limit)  # "(": past the member ''
         # Bytes: every UTF-8 string starting with prefix sorts below
         # prefix + 0xFF, a byte UTF-8 never uses (a str would encode it as two).
-        raw = prefix.encode()
+        raw = check_encodable(prefix, "prefix").encode()
         return self._range(index, b"[" + raw, b"(" + raw + b"\xff", limit)
 
     def _live_keys(self, side: Side, prefix: str) -> list[str]:
@@ -144,7 +145,7 @@ class RedisIndex(RedisConnection):
         if not isinstance(after, str):
             raise CacheTypeError(f"after must be a str, got {type(after).__name__}")
         checked = check_count(count, "count")
-        return self._range(index, b"(" + after.encode(), b"+", checked)
+        return self._range(index, b"(" + check_encodable(after, "after").encode(), b"+", checked)
 
     def index_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
         """Return up to ``count`` members after ``after`` in lexical order.
