@@ -302,3 +302,59 @@ async def test_store_if_async(swr: StaleWhileRevalidateCache) -> None:
     assert await swr.aget_with_swr("a", nothing, 60, store_if=kept) == ("x", False)
     assert await swr.arefresh("a", nothing, 60, store_if=kept) is None
     assert await swr.aget_with_swr("a", nothing, 60, store_if=kept) == ("x", False)
+
+
+def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any sleep of the read an error: a read that polls a lock would wait on it."""
+
+    def refuse(seconds: float) -> None:
+        raise AssertionError(f"the read waited ({seconds:.3f} s) for a refresh lock")
+
+    async def arefuse(seconds: float) -> None:
+        refuse(seconds)
+
+    monkeypatch.setattr(time, "sleep", refuse)
+    monkeypatch.setattr(asyncio, "sleep", arefuse)
+
+
+def test_issue_11_a_stale_entry_invalidated_by_its_tag_is_regenerated_at_once(
+    swr: StaleWhileRevalidateCache,
+    backend: CacheBackend,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gen = Counter()
+    assert swr.get_with_swr("k", gen, 10, 100, tags={"user:1"}) == (1, False)
+    clock.advance(11)  # stale: the next read takes the refresh lock
+    CacheTag(backend).invalidate_tag("user:1")
+    threads: list[int] = []
+
+    def generate() -> int:
+        threads.append(threading.get_ident())
+        return gen()
+
+    _no_waiting(monkeypatch)
+    assert swr.get_with_swr("k", generate, 10, 100, tags={"user:1"}) == (2, False)
+    assert threads == [threading.get_ident()]  # once, in the caller
+    assert backend.get(reserved_key("swr", "k")) is None  # the lock was given back
+
+
+async def test_issue_11_async_stale_entry_invalidated_by_its_tag_is_regenerated_at_once(
+    swr: StaleWhileRevalidateCache,
+    backend: CacheBackend,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+
+    async def generate() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert await swr.aget_with_swr("k", generate, 10, 100, tags={"user:1"}) == (1, False)
+    clock.advance(11)
+    await CacheTag(backend).ainvalidate_tag("user:1")
+    _no_waiting(monkeypatch)
+    assert await swr.aget_with_swr("k", generate, 10, 100, tags={"user:1"}) == (2, False)
+    assert calls == [1, 1]
+    assert await backend.aget(reserved_key("swr", "k")) is None
