@@ -102,12 +102,13 @@ def make_async_client(options: ClientOptions) -> Any:
 #: key to invalidate"): when one cannot be confirmed applied it raises
 #: BackendUnavailableError even with strict=False (open circuit included), so
 #: that a lost invalidation never looks like a success (issue 1). Reads of
-#: values degrade to misses, writes that add data to no-ops.
+#: values degrade to misses, writes that add data to no-ops. A compare-and-
+#: delete (``delete_if_equals``) releases a lease, not data: when it fails the
+#: lease runs out by itself, so it degrades to False like the writes.
 MUST_APPLY = frozenset(
     {
         "delete",
         "delete_many",
-        "delete_if_equals",
         "clear",
         "flush_database",
         "index_remove",
