@@ -98,6 +98,115 @@ async def test_concurrent_tasks_share_one_run() -> None:
         await flight.do("e", failing)  # a failed run is not cached either
 
 
+async def _cancel_the_leader_of(
+    flight: AsyncSingleFlight, call: Any, followers: int = 3
+) -> tuple[list[object], list[str]]:
+    """Start a leader and ``followers`` waiters of ``call``; cancel the leader mid-run.
+
+    ``call`` is given the name of the task running it and returns its result.
+    Return the followers' results and the names of the tasks that ran ``call``.
+    """
+    ran: list[str] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def run(name: str) -> str:
+        ran.append(name)
+        started.set()
+        await release.wait()
+        return f"value from {name}"
+
+    leader = asyncio.create_task(call(run, "leader"))
+    await started.wait()
+    waiting = [asyncio.create_task(call(run, f"follower {i}")) for i in range(followers)]
+    await asyncio.sleep(0)  # every follower is waiting on the leader's run
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    release.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    return results, ran
+
+
+async def test_issue_11_a_cancelled_leader_hands_over_to_one_follower() -> None:
+    flight = AsyncSingleFlight()
+
+    async def call(run: Any, name: str) -> Any:
+        return await flight.do("k", lambda: run(name))
+
+    results, ran = await _cancel_the_leader_of(flight, call)
+    assert not any(isinstance(r, BaseException) for r in results), results
+    assert len(ran) == 2 and ran[0] == "leader"  # ran again exactly once, in a follower
+    assert results == [f"value from {ran[1]}"] * 3
+    assert not flight.in_flight("k")
+
+
+async def test_issue_11_a_cancelled_follower_leaves_the_run_to_the_others() -> None:
+    flight = AsyncSingleFlight()
+    release = asyncio.Event()
+    runs: list[int] = []
+
+    async def run() -> str:
+        runs.append(1)
+        await release.wait()
+        return "value"
+
+    tasks = [asyncio.create_task(flight.do("k", run)) for _ in range(3)]
+    await asyncio.sleep(0)
+    tasks[1].cancel()
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert results[0] == results[2] == "value" and isinstance(results[1], asyncio.CancelledError)
+    assert runs == [1]
+
+
+def _blocked_in(event: threading.Event) -> int:
+    """Return how many threads are blocked in ``event.wait()`` (CPython's Event)."""
+    return len(event._cond._waiters)  # type: ignore[attr-defined]
+
+
+class _Interrupted(BaseException):
+    """Stands for a KeyboardInterrupt or SystemExit delivered to the leader's thread."""
+
+
+def test_issue_11_a_leader_thread_interrupted_hands_over_to_one_waiter() -> None:
+    flight = SingleFlight()
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+    results: dict[str, object] = {}
+
+    def run() -> str:
+        name = threading.current_thread().name
+        ran.append(name)
+        started.set()
+        release.wait(5)
+        if name == "leader":
+            raise _Interrupted
+        return f"value from {name}"
+
+    def caller() -> None:
+        name = threading.current_thread().name
+        try:
+            results[name] = flight.do("k", run)
+        except BaseException as exc:  # the test looks at what each caller got
+            results[name] = exc
+
+    leader = threading.Thread(target=caller, name="leader")
+    leader.start()
+    assert started.wait(5)
+    waiters = [threading.Thread(target=caller, name=f"waiter {i}") for i in range(3)]
+    for t in waiters:
+        t.start()
+    while _blocked_in(flight._calls["k"].done) < 3:
+        threading.Event().wait(0.001)
+    release.set()
+    for t in [leader, *waiters]:
+        t.join(5)
+    assert isinstance(results.pop("leader"), _Interrupted)
+    assert len(ran) == 2 and ran[0] == "leader"
+    assert set(results.values()) == {f"value from {ran[1]}"}, results
+
+
 def _stored(entry: Entry) -> tuple[Any] | None:
     return None if entry.value is MISSING else (entry.value,)
 

@@ -32,16 +32,27 @@ __all__ = ["LOCK_TIMEOUT", "AsyncSingleFlight", "FillLock", "SingleFlight"]
 
 
 class _Call:
-    __slots__ = ("done", "error", "value")
+    __slots__ = ("done", "error", "successor", "vacant", "value", "waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, vacant: bool = False) -> None:
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+        self.waiters = 0
+        #: Handed over by a leader that left: the first waiter to look leads it.
+        self.vacant = vacant
+        #: The run that replaces this one when its leader left without a result.
+        self.successor: _Call | None = None
 
 
 class SingleFlight:
-    """Run ``fn`` once per key among concurrent threads."""
+    """Run ``fn`` once per key among concurrent threads.
+
+    Waiters get the leader's value or the function's exception. A leader that
+    leaves without either (``KeyboardInterrupt``, ``SystemExit`` in its thread:
+    not the function's failure) hands over: one waiter runs ``fn``, the others
+    wait for it (issue 11).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -50,64 +61,132 @@ class SingleFlight:
     def in_flight(self, key: str) -> bool:
         """Return True while a run for ``key`` is under way (a caller now would wait for it)."""
         with self._lock:
-            return key in self._calls
+            call = self._calls.get(key)
+            return call is not None and not call.vacant
+
+    def _join(self, key: str, call: _Call | None) -> tuple[_Call, bool]:
+        """Return the run to join (``call``, else the key's) and True if this caller leads it."""
+        with self._lock:
+            if call is None:
+                call = self._calls.get(key)
+            if call is None:
+                call = self._calls[key] = _Call()
+                return call, True
+            if call.vacant:
+                call.vacant = False
+                return call, True
+            call.waiters += 1
+            return call, False
+
+    def _leave(self, key: str, call: _Call, handed_over: bool) -> None:
+        with self._lock:
+            if handed_over:
+                call.successor = _Call(vacant=True)
+            if self._calls.get(key) is call:
+                if call.successor is not None and call.waiters:
+                    self._calls[key] = call.successor
+                else:
+                    del self._calls[key]
+        call.done.set()
 
     def do(self, key: str, fn: Callable[[], Any]) -> Any:
         """Return ``fn()``, or the result of the run already under way for ``key``."""
-        with self._lock:
-            call = self._calls.get(key)
-            leader = call is None
-            if call is None:
-                call = self._calls[key] = _Call()
-        if not leader:
+        call: _Call | None = None
+        while True:
+            call, leader = self._join(key, call)
+            if leader:
+                break
             call.done.wait()
-            if call.error is not None:
-                raise call.error
-            return call.value
+            with self._lock:
+                call.waiters -= 1
+            if call.successor is None:
+                if call.error is not None:
+                    raise call.error
+                return call.value
+            call = call.successor  # the leader left: the first waiter here leads
+        handed_over = True
         try:
             call.value = fn()
-        except BaseException as exc:
-            call.error = exc
+            handed_over = False
+        except Exception as exc:
+            call.error, handed_over = exc, False
             raise
         finally:
-            with self._lock:
-                del self._calls[key]
-            call.done.set()
+            self._leave(key, call, handed_over)
         return call.value
 
 
+class _LeaderGone(Exception):  # noqa: N818 - a signal between callers, never raised to users
+    """The leader of a run left without a result: a waiter runs the function instead."""
+
+
+class _Run:
+    __slots__ = ("future", "successor", "vacant", "waiters")
+
+    def __init__(self, vacant: bool = False) -> None:
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiters = 0
+        self.vacant = vacant
+        self.successor: _Run | None = None
+
+
 class AsyncSingleFlight:
-    """Await ``fn()`` once per key among concurrent tasks of one event loop."""
+    """Await ``fn()`` once per key among concurrent tasks of one event loop.
+
+    Cancel-safe: a cancelled waiter leaves the run alone, and a cancelled
+    leader hands over: one waiter runs ``fn``, the others wait for it, and no
+    waiter gets a ``CancelledError`` it was not sent (issue 11).
+    """
 
     def __init__(self) -> None:
-        self._calls: dict[str, asyncio.Future[Any]] = {}
+        self._runs: dict[str, _Run] = {}
 
     def in_flight(self, key: str) -> bool:
         """Return True while a run for ``key`` is under way (a caller now would wait for it)."""
-        return key in self._calls
+        run = self._runs.get(key)
+        return run is not None and not run.vacant
 
     async def do(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Return ``await fn()``, or the result of the run already under way for ``key``."""
-        running = self._calls.get(key)
-        if running is not None:
-            # shield: a cancelled waiter must not cancel the leader's run.
-            return await asyncio.shield(running)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._calls[key] = future
+        run = self._runs.get(key)
+        while True:
+            if run is None:
+                run = self._runs[key] = _Run()
+                break
+            if run.vacant:
+                run.vacant = False
+                break
+            joined = run
+            joined.waiters += 1
+            try:
+                # shield: a cancelled waiter must not cancel the leader's run.
+                return await asyncio.shield(joined.future)
+            except _LeaderGone:
+                run = joined.successor  # the first waiter to wake leads it
+            finally:
+                joined.waiters -= 1
+        return await self._lead(key, run, fn)
+
+    async def _lead(self, key: str, run: _Run, fn: Callable[[], Awaitable[Any]]) -> Any:
         try:
             value = await fn()
-        except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(exc)
-                future.exception()  # mark retrieved: waiters, if any, re-raise it
+        except Exception as exc:
+            run.future.set_exception(exc)
+            raise
+        except BaseException:  # cancelled: not the function's failure, not the waiters'
+            run.successor = _Run(vacant=True)
+            run.future.set_exception(_LeaderGone())
             raise
         else:
-            future.set_result(value)
+            run.future.set_result(value)
             return value
         finally:
-            del self._calls[key]
+            run.future.exception()  # mark retrieved: waiters, if any, re-raise it
+            if self._runs.get(key) is run:
+                if run.successor is not None and run.waiters:
+                    self._runs[key] = run.successor
+                else:
+                    del self._runs[key]
 
 
 #: Seconds between looks at an entry another process is filling: short at
