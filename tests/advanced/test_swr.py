@@ -14,6 +14,7 @@ from cache.backend import CacheBackend
 from cache.backend.validation import reserved_key
 from cache.errors import CacheTypeError, CacheValueError
 from cache.testing import FakeClock
+from tests.advanced.memo.races import count_callers, until
 
 
 @pytest.fixture
@@ -358,3 +359,30 @@ async def test_issue_11_async_stale_entry_invalidated_by_its_tag_is_regenerated_
     assert await swr.aget_with_swr("k", generate, 10, 100, tags={"user:1"}) == (2, False)
     assert calls == [1, 1]
     assert await backend.aget(reserved_key("swr", "k")) is None
+
+
+async def test_issue_11_a_cancelled_leader_hands_its_miss_over_to_one_follower(
+    swr: StaleWhileRevalidateCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    calls: list[int] = []
+
+    async def generate() -> str:
+        calls.append(1)
+        started.set()
+        await release.wait()
+        return f"call {len(calls)}"
+
+    reached = count_callers(swr._aflight, monkeypatch)
+    leader = asyncio.create_task(swr.aget_with_swr("k", generate, 60))
+    await started.wait()
+    followers = [asyncio.create_task(swr.aget_with_swr("k", generate, 60)) for _ in range(3)]
+    await until(lambda: len(reached) == 4)  # the followers wait on the leader's run
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    release.set()
+    results = await asyncio.gather(*followers, return_exceptions=True)
+    assert results == [("call 2", False)] * 3  # no CancelledError; one more run
+    assert len(calls) == 2
+    assert await swr.aget_with_swr("k", generate, 60) == ("call 2", False)
