@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,20 @@ REDIS = ("redis",)  # engines that encode what they store (the memory engine kee
 DEEP: list[Any] = []
 for _ in range(5_000):
     DEEP = [DEEP]
+
+
+def too_deep(call: Callable[[CacheBackend], Any]) -> Callable[[CacheBackend], Any]:
+    """Run ``call`` at Python's default recursion limit, which others (hypothesis) may raise."""
+
+    def at_default_limit(cache: CacheBackend) -> Any:
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(1_000)
+        try:
+            return call(cache)
+        finally:
+            sys.setrecursionlimit(previous)
+
+    return at_default_limit
 
 
 def gen() -> str:

@@ -23,7 +23,7 @@ from cache.errors import CacheConfigError, CacheTypeError, CacheValueError, Inva
 from cache.web import CacheMiddleware, Route
 from tests.bad_input import test_backend, test_features
 from tests.bad_input.conftest import Opened
-from tests.bad_input.table import DEEP, Row, params, run
+from tests.bad_input.table import DEEP, Row, params, run, too_deep
 
 NAN = math.nan
 T, V, C = CacheTypeError, CacheValueError, CacheConfigError
@@ -115,7 +115,7 @@ ROWS = [
     # -- serializers and engine constructors ----------------------------------------
     Row("json-int-keys", lambda c: JSONSerializer().dumps({1: "a"}), T, "value"),
     Row("json-nested-int-keys", lambda c: JSONSerializer().dumps({"a": [{None: 1}]}), T, "value"),
-    Row("json-deep", lambda c: JSONSerializer().dumps(DEEP), V, "value"),
+    Row("json-deep", too_deep(lambda c: JSONSerializer().dumps(DEEP)), V, "value"),
     Row("json-surrogate", lambda c: JSONSerializer().dumps("\udcff"), V, "value"),
     Row("json-object", lambda c: JSONSerializer().dumps(object()), T, "value"),
     Row("msgpack-object", lambda c: MsgpackSerializer().dumps(object()), T, "value"),
