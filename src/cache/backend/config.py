@@ -13,7 +13,8 @@ Schemes:
   ``ssl_certfile``, ``ssl_keyfile``, ``client_name`` and ``db`` (for ``unix://``)
   are passed on.
 
-``default_timeout=none`` means no expiry. :data:`ENV_VAR` (``CACHE_URL``)
+``default_timeout=none`` (or ``inf``) means no expiry; every other number must
+be finite and positive. :data:`ENV_VAR` (``CACHE_URL``)
 is the URL read by :func:`from_env`, the demo, the CLI and ``@cached``'s
 default backend.
 """
