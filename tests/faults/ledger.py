@@ -12,6 +12,7 @@ import bisect
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 #: The engines' socket timeout in the suite (RedisCache's default).
@@ -72,6 +73,8 @@ class Ledger:
     ops: int = 0
     probes: list[tuple[str, float, float, bool]] = field(default_factory=list)
     in_flight: dict[int, tuple[str, float]] = field(default_factory=dict)
+    #: Where the first operations past the stall bound were waiting (op -> stack).
+    stalls: dict[str, str] = field(default_factory=dict)
     window: Window = field(default_factory=Window)
     _seq: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -126,6 +129,13 @@ class Ledger:
     def probe(self, node: str, start: float, end: float, ok: bool) -> None:
         with self._lock:
             self.probes.append((node, start, end, ok))
+
+    def sample_stalls(self, stack_of: Callable[[int], str]) -> None:
+        """Keep the stack of each kind of operation running past the stall bound (first seen)."""
+        now = time.monotonic()
+        for worker, (op, start) in list(self.in_flight.items()):
+            if now - start > STALL_BOUND and op not in self.stalls:
+                self.stalls[op] = stack_of(worker)
 
     def abandon_in_flight(self) -> None:
         """Count the operations still running at the end as stalls of their age so far."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import Any, cast
 
 from tests.faults.ledger import RECOVERY_BOUND, STALL_BOUND, Ledger
 from tests.faults.workloads import Workloads
@@ -32,6 +35,55 @@ class Fault:
 
     inject: Callable[[], None]
     heal: Callable[[], None]
+
+
+def _frames(frames: list[FrameType]) -> str:
+    """Return the library's frames among ``frames``, innermost last, one line each."""
+    return "\n".join(
+        f"    {f.f_code.co_filename.split('/src/')[-1]}:{f.f_lineno} {f.f_code.co_name}"
+        for f in frames
+        if "/src/cache/" in f.f_code.co_filename
+    )
+
+
+def _sampler(
+    ledger: Ledger, threads: list[threading.Thread], stop: threading.Event
+) -> Callable[[], None]:
+    """Return the body of a thread noting where operations past the stall bound wait."""
+
+    def stack_of(worker: int) -> str:
+        if worker < 0:
+            return "    (a probe)"
+        frame = sys._current_frames().get(threads[worker].ident or 0)
+        frames = []
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        return _frames(frames[::-1])
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            ledger.sample_stalls(stack_of)
+
+    return sample
+
+
+async def _asampler(ledger: Ledger, tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Note where operations past the stall bound wait (the tasks' stacks)."""
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+        ledger.sample_stalls(lambda w: _frames(_awaiting(tasks[w])) if w >= 0 else "    (a probe)")
+
+
+def _awaiting(task: asyncio.Task[None]) -> list[FrameType]:
+    """Return the frames of the coroutines ``task`` is suspended in, outermost first."""
+    frames, step = [], cast(Any, task.get_coro())
+    while step is not None:
+        frame = getattr(step, "cr_frame", None) or getattr(step, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
+        step = getattr(step, "cr_await", None) or getattr(step, "gi_yieldfrom", None)
+    return frames
 
 
 def _probe_once(work: Workloads, worker: int, node: str, key: str, n: int) -> None:
@@ -72,6 +124,7 @@ def run_threads(
             _probe_once(work, -1 - index, node, key, n)
 
     threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(work.workers)]
+    threads.append(threading.Thread(target=_sampler(ledger, threads, stop), daemon=True))
     threads += [
         threading.Thread(target=probe, args=(i, node, key), daemon=True)
         for i, (node, key) in enumerate(probes.items())
@@ -132,6 +185,7 @@ async def run_tasks(
             await _aprobe_once(work, -1 - index, node, key, n)
 
     tasks = [asyncio.create_task(worker(w)) for w in range(work.workers)]
+    tasks.append(asyncio.create_task(_asampler(ledger, tasks, stop)))
     tasks += [asyncio.create_task(probe(i, n, k)) for i, (n, k) in enumerate(probes.items())]
     await asyncio.sleep(WARM)
     ledger.window.fault_at = time.monotonic()
@@ -178,6 +232,8 @@ def report(ledger: Ledger, path: Path, node: str = "server") -> None:
     line = row(ledger, node)
     op, _ = ledger.worst_stall()
     detail = f"  worst stall in {op!r}; raised invalidations: {len(ledger.raised)}"
+    for stalled, stack in ledger.stalls.items():
+        detail += f"\n  {stalled!r} was waiting past {STALL_BOUND} s in:\n{stack}"
     if not path.exists():
         path.write_text(HEADER + "\n")
     with path.open("a") as out:
