@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -40,3 +41,96 @@ async def test_issue_11_a_cancelled_leader_hands_its_call_over_to_one_follower(
     assert results == ["item 1, call 2"] * 3  # no CancelledError; one more call
     assert calls == [1, 1]
     assert await load(1) == "item 1, call 2"
+
+
+def test_issue_11_an_invalidation_during_a_computation_keeps_its_result_out(
+    backend: CacheBackend,
+) -> None:
+    source = {"value": "v1"}
+    entered, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    @cached(timeout=60, cache=backend)
+    def load(item: int) -> str:
+        value = source["value"]  # read before the invalidation...
+        calls.append(value)
+        entered.set()
+        assert release.wait(5)
+        return value  # ...returned after it
+
+    for new in ("v2", "v3"):  # over nothing, then over the mark of an invalidation
+        if new == "v3":
+            assert load.invalidate(1) is True  # leaves a mark the next computation sees
+        entered.clear()
+        release.clear()
+        results: list[str] = []
+        caller = threading.Thread(target=lambda out=results: out.append(load(1)))
+        caller.start()
+        assert entered.wait(5)
+        source["value"] = new
+        assert load.invalidate(1) is False  # nothing was stored yet
+        release.set()
+        caller.join(5)
+        assert results == [calls[-1]]  # the caller gets what it computed...
+        assert load(1) == new and calls[-1] == new  # ...but it was not stored: computed again
+        assert load(1) == new and calls[-1] == new and len(calls) == 2 * int(new[1]) - 2
+    assert load.invalidate(1) is True and load.invalidate(1) is False
+
+
+async def test_issue_11_async_invalidation_during_a_computation_keeps_its_result_out(
+    backend: CacheBackend,
+) -> None:
+    source = {"value": "v1"}
+    entered, release = asyncio.Event(), asyncio.Event()
+    calls: list[str] = []
+
+    @cached(timeout=60, cache=backend)
+    async def load(item: int) -> str:
+        value = source["value"]
+        calls.append(value)
+        entered.set()
+        await release.wait()
+        return value
+
+    for new in ("v2", "v3"):
+        if new == "v3":
+            assert await load.ainvalidate(1) is True
+        entered.clear()
+        release.clear()
+        caller = asyncio.create_task(load(1))
+        await entered.wait()
+        source["value"] = new
+        assert await load.ainvalidate(1) is False
+        release.set()
+        assert await caller == calls[-1]
+        assert await load(1) == new and calls[-1] == new
+        assert await load(1) == new and len(calls) == 2 * int(new[1]) - 2  # then a hit
+    assert await load.ainvalidate(1) is True and await load.ainvalidate(1) is False
+
+
+def test_issue_11_a_refresh_started_before_an_invalidation_stores_nothing(
+    backend: CacheBackend,
+) -> None:
+    source = {"value": "v1"}
+    entered, release = threading.Event(), threading.Event()
+    slow = {"on": False}
+
+    @cached(timeout=60, cache=backend)
+    def load(item: int) -> str:
+        value = source["value"]
+        if slow["on"]:
+            entered.set()
+            assert release.wait(5)
+        return value
+
+    assert load(1) == "v1"
+    slow["on"] = True
+    refresher = threading.Thread(target=lambda: load.refresh(1))
+    refresher.start()
+    assert entered.wait(5)
+    source["value"] = "v2"
+    assert load.invalidate(1) is True
+    release.set()
+    refresher.join(5)
+    slow["on"] = False
+    assert load(1) == "v2"

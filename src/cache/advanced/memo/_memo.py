@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 from cache._types import MISSING
 from cache.advanced.coordination import LOCK_TIMEOUT, AsyncSingleFlight, FillLock, SingleFlight
+from cache.advanced.memo import _guard
 from cache.advanced.memo._config import Config, Options
 from cache.advanced.memo._protocol import BoundCached, Cached
 from cache.advanced.memo._state import State, get_default_cache
@@ -25,9 +26,23 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 
-def _stored(entry: Entry) -> tuple[Any] | None:
-    """Return the stored result boxed (a cached ``None`` counts as found), or None."""
-    return None if entry.value is MISSING else (entry.value,)
+class _Seen:
+    """What a fill reads: the stored result boxed (a cached ``None`` counts as found), or None.
+
+    ``raw`` keeps what stood in its place at the last read (nothing, or an
+    invalidation's mark): the result is stored only over that (issue 11).
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self) -> None:
+        self.raw: Any = MISSING
+
+    def __call__(self, entry: Entry) -> tuple[Any] | None:
+        self.raw = entry.value
+        if entry.value is MISSING or _guard.is_mark(entry.value):
+            return None
+        return (entry.value,)
 
 
 class Memo(Config[P, R]):
@@ -50,6 +65,8 @@ class Memo(Config[P, R]):
         self._aflight = AsyncSingleFlight()
         self._swr: dict[int, StaleWhileRevalidateCache] = {}
         self._clock = options.clock
+        #: An invalidation's mark outlives any computation that may have read the old data.
+        self._mark_timeout = max(self.timeout, LOCK_TIMEOUT)
 
     # -- storing ---------------------------------------------------------------------
 
@@ -67,21 +84,29 @@ class Memo(Config[P, R]):
         }
 
     def _compute(
-        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        backend: CacheBackend,
+        key: str,
+        call: tuple[tuple[Any, ...], dict[str, Any]],
+        seen: Any,
     ) -> Any:
-        """Call the function and store its result (unless ``store_if`` refuses it)."""
-        value = self.func(*args, **kwargs)
+        """Call the function; store its result (unless ``store_if`` refuses it) over ``seen``."""
+        value = self.func(*call[0], **call[1])
         if self._keeps(value):
-            backend.set(key, value, self.timeout)
+            _guard.store_over(backend, key, seen, value, self.timeout)
         return value
 
     async def _acompute(
-        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        backend: CacheBackend,
+        key: str,
+        call: tuple[tuple[Any, ...], dict[str, Any]],
+        seen: Any,
     ) -> Any:
         """Async :meth:`_compute`."""
-        value = await self.func(*args, **kwargs)  # type: ignore[misc]
+        value = await self.func(*call[0], **call[1])  # type: ignore[misc]
         if self._keeps(value):
-            await backend.aset(key, value, self.timeout)
+            await _guard.astore_over(backend, key, seen, value, self.timeout)
         return value
 
     # -- the backend -----------------------------------------------------------------
@@ -114,7 +139,7 @@ class Memo(Config[P, R]):
         backend = self._backend()
         if self.plain:
             value = backend.get(key, MISSING)
-            if value is not MISSING:
+            if value is not MISSING and not _guard.is_mark(value):
                 return value
             return self._flight.do(key, lambda: self._fill(backend, key, args, kwargs))
         value, _ = self._swr_for(backend).get_with_swr(key, **self._swr_call(args, kwargs))
@@ -124,12 +149,13 @@ class Memo(Config[P, R]):
         self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """Compute a missing result once across processes (see :class:`FillLock`)."""
-        fill = FillLock(backend, key, _stored, LOCK_TIMEOUT)
+        seen = _Seen()
+        fill = FillLock(backend, key, seen, LOCK_TIMEOUT)
         try:
             found = fill.acquire_or_wait()  # also finds what a call just stored
             if found is not None:
                 return found[0]
-            return self._compute(backend, key, args, kwargs)
+            return self._compute(backend, key, (args, kwargs), seen.raw)
         finally:
             fill.release()
 
@@ -139,16 +165,17 @@ class Memo(Config[P, R]):
         backend = self._backend()
         if self.plain:
             value = await backend.aget(key, MISSING)
-            if value is not MISSING:
+            if value is not MISSING and not _guard.is_mark(value):
                 return value
 
             async def fill() -> Any:
-                lock = FillLock(backend, key, _stored, LOCK_TIMEOUT)
+                seen = _Seen()
+                lock = FillLock(backend, key, seen, LOCK_TIMEOUT)
                 try:
                     found = await lock.aacquire_or_wait()
                     if found is not None:
                         return found[0]
-                    return await self._acompute(backend, key, args, kwargs)
+                    return await self._acompute(backend, key, (args, kwargs), seen.raw)
                 finally:
                     await lock.arelease()
 
@@ -159,12 +186,22 @@ class Memo(Config[P, R]):
     # -- invalidation ----------------------------------------------------------------
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
-        """Forget the result for these arguments; return True if one was stored."""
-        return self._backend().delete(self.key(*args, **kwargs))
+        """Forget the result for these arguments; return True if one was stored.
+
+        A call computing it now stores nothing (issue 11); raises
+        ``BackendUnavailableError`` if the removal cannot be confirmed.
+        """
+        key, backend = self.key(*args, **kwargs), self._backend()
+        if self.plain:
+            return _guard.invalidate(backend, key, self._mark_timeout)
+        return backend.delete(key)
 
     async def ainvalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
         """Async :meth:`invalidate`."""
-        return await self._backend().adelete(self.key(*args, **kwargs))
+        key, backend = self.key(*args, **kwargs), self._backend()
+        if self.plain:
+            return await _guard.ainvalidate(backend, key, self._mark_timeout)
+        return await backend.adelete(key)
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Compute the result now, store it, and return it (awaitable for ``async def``)."""
@@ -172,7 +209,8 @@ class Memo(Config[P, R]):
             return self._arefresh(args, kwargs)  # type: ignore[return-value]
         key, backend = self.key(*args, **kwargs), self._backend()
         if self.plain:
-            return self._compute(backend, key, args, kwargs)  # type: ignore[no-any-return]
+            seen = backend.get(key, MISSING)  # stored over only if nothing replaced it meanwhile
+            return self._compute(backend, key, (args, kwargs), seen)  # type: ignore[no-any-return]
         return self._swr_for(backend).refresh(  # type: ignore[no-any-return]
             key, **self._swr_call(args, kwargs)
         )
@@ -180,7 +218,8 @@ class Memo(Config[P, R]):
     async def _arefresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key, backend = self.key(*args, **kwargs), self._backend()
         if self.plain:
-            return await self._acompute(backend, key, args, kwargs)
+            seen = await backend.aget(key, MISSING)
+            return await self._acompute(backend, key, (args, kwargs), seen)
         return await self._swr_for(backend).arefresh(key, **self._swr_call(args, kwargs))
 
     def wait_for_refreshes(self, timeout: float | None = None) -> None:

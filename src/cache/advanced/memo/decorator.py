@@ -13,7 +13,7 @@
 
     profile(1)                 # computed, then stored for 600 s
     profile.key(1)             # the key it is stored under
-    profile.invalidate(1)      # forget it
+    profile.invalidate(1)      # forget it (a call computing it now stores nothing)
     profile.refresh(1)         # compute it again now and store it
 
 Keys are built from the arguments (bound to the signature, defaults applied,

@@ -1,0 +1,67 @@
+"""What ``@cached(...).invalidate()`` leaves behind: a mark, so that no older result lands after it.
+
+A result computed from data read before an invalidation must not be stored
+after it (issue 11). The invalidation replaces the result with a mark (a
+random token under the reserved prefix) that outlives any computation under
+way; a computation stores its result only over what it saw before computing:
+``add`` over nothing, or over the very mark it saw, removed first with
+``delete_if_equals``. One that started before the invalidation meets the new
+mark and stores nothing. The state lives in the backend: it holds across
+processes, costs a hit nothing but a type check, and a miss no extra read
+(the fill's own read is the one seen).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from cache._types import MISSING
+from cache.backend.base import CacheBackend
+
+__all__ = ["MARK", "ainvalidate", "astore_over", "invalidate", "is_mark", "store_over"]
+
+#: How every mark starts; the rest is random, so that no two invalidations leave the same one.
+MARK = "__cache__:invalidated:"
+
+
+def is_mark(value: Any) -> bool:
+    """Return True if ``value`` is an invalidation's mark, not a result."""
+    return type(value) is str and value.startswith(MARK)
+
+
+def store_over(backend: CacheBackend, key: str, seen: Any, value: Any, timeout: float) -> bool:
+    """Store ``value`` only if ``key`` still holds ``seen`` (a mark, or MISSING); True if stored."""
+    if seen is not MISSING and not backend.delete_if_equals(key, seen):
+        return False  # invalidated again, or stored by another caller, since it was seen
+    return backend.add(key, value, timeout)
+
+
+async def astore_over(
+    backend: CacheBackend, key: str, seen: Any, value: Any, timeout: float
+) -> bool:
+    """Async :func:`store_over`."""
+    if seen is not MISSING and not await backend.adelete_if_equals(key, seen):
+        return False
+    return await backend.aadd(key, value, timeout)
+
+
+def invalidate(backend: CacheBackend, key: str, mark_timeout: float) -> bool:
+    """Replace the result under ``key`` by a new mark; return True if a result was stored.
+
+    The removal comes first: it raises ``BackendUnavailableError`` when it
+    cannot be confirmed (issue 1). A result stored between it and the mark
+    is overwritten by the mark.
+    """
+    stored = backend.get(key, MISSING)
+    backend.delete(key)
+    backend.set(key, MARK + secrets.token_hex(8), mark_timeout)
+    return stored is not MISSING and not is_mark(stored)
+
+
+async def ainvalidate(backend: CacheBackend, key: str, mark_timeout: float) -> bool:
+    """Async :func:`invalidate`."""
+    stored = await backend.aget(key, MISSING)
+    await backend.adelete(key)
+    await backend.aset(key, MARK + secrets.token_hex(8), mark_timeout)
+    return stored is not MISSING and not is_mark(stored)
