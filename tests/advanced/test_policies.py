@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import threading
 
 import pytest
 
@@ -187,3 +188,36 @@ async def test_aget_or_generate_with_async_generator(
         assert manager.get_cached_content("post", 9) is None
     finally:
         manager.close()
+
+
+def test_issue_11_an_invalidation_during_a_generation_keeps_its_content_out(
+    backend: CacheBackend, clock: FakeClock
+) -> None:
+    manager = ContentTypeCacheManager(backend, clock=clock)
+    manager.register_policy("post", CachePolicy(timeout=60, stale_while_revalidate=30))
+    source = {"body": "v1"}
+    entered, release = threading.Event(), threading.Event()
+
+    def render() -> str:
+        body = source["body"]
+        entered.set()
+        assert release.wait(5)
+        return body
+
+    results: list[tuple[object, bool]] = []
+    reader = threading.Thread(
+        target=lambda: results.append(manager.get_or_generate("post", 1, render))
+    )
+    reader.start()
+    try:
+        assert entered.wait(5)
+        source["body"] = "v2"
+        assert manager.invalidate_content("post", 1) is False  # nothing stored yet
+    finally:
+        release.set()
+        reader.join(5)
+    assert results == [("v1", False)]
+    assert manager.get_cached_content("post", 1) is None  # v1 was not kept
+    assert manager.get_or_generate("post", 1, render) == ("v2", False)
+    assert manager.get_cached_content("post", 1) == "v2"
+    manager.close()

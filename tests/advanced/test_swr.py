@@ -386,3 +386,66 @@ async def test_issue_11_a_cancelled_leader_hands_its_miss_over_to_one_follower(
     assert results == [("call 2", False)] * 3  # no CancelledError; one more run
     assert len(calls) == 2
     assert await swr.aget_with_swr("k", generate, 60) == ("call 2", False)
+
+
+def test_issue_11_an_invalidation_during_a_refresh_keeps_its_result_out(
+    swr: StaleWhileRevalidateCache, clock: FakeClock
+) -> None:
+    source = {"value": "v1"}
+    entered, release = threading.Event(), threading.Event()
+
+    def generate() -> str:
+        value = source["value"]
+        if value == "v1" and source.get("slow"):
+            entered.set()
+            assert release.wait(5)
+        return value
+
+    assert swr.get_with_swr("k", generate, 10, 100) == ("v1", False)
+    clock.advance(11)
+    source["slow"] = "yes"
+    assert swr.get_with_swr("k", generate, 10, 100) == ("v1", True)  # refreshing from v1
+    assert entered.wait(5)
+    source["value"] = "v2"
+    assert swr.invalidate("k", 10, 100) is True
+    release.set()
+    swr.wait(5)
+    assert swr.get_with_swr("k", generate, 10, 100) == (
+        "v2",
+        False,
+    )  # the refresh's v1 was not kept
+    assert swr.invalidate("k", 10, 100) is True and swr.invalidate("k", 10, 100) is False
+
+
+async def test_issue_11_async_invalidation_during_a_fill_keeps_its_result_out(
+    swr: StaleWhileRevalidateCache,
+) -> None:
+    source = {"value": "v1"}
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def generate() -> str:
+        value = source["value"]
+        entered.set()
+        await release.wait()
+        return value
+
+    reader = asyncio.create_task(swr.aget_with_swr("k", generate, 10, 100))
+    await entered.wait()
+    source["value"] = "v2"
+    assert await swr.ainvalidate("k", 10, 100) is False  # nothing stored yet
+    release.set()
+    assert await reader == ("v1", False)  # the caller gets what it computed, unstored
+    assert await swr.aget_with_swr("k", generate, 10, 100) == ("v2", False)
+
+
+def test_issue_11_bad_invalidate_arguments_are_refused_and_nothing_is_touched(
+    swr: StaleWhileRevalidateCache, backend: CacheBackend
+) -> None:
+    swr.get_with_swr("k", lambda: "kept", 10, 100)
+    with pytest.raises(CacheTypeError, match="key must be a str, got int"):
+        swr.invalidate(7, 10)  # type: ignore[arg-type]
+    with pytest.raises(CacheValueError, match="timeout"):
+        swr.invalidate("k", -1)
+    with pytest.raises(CacheValueError, match="stale_timeout"):
+        swr.invalidate("k", 10, float("nan"))
+    assert swr.get_with_swr("k", lambda: "new", 10, 100) == ("kept", False)

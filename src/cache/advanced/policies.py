@@ -206,8 +206,13 @@ class ContentTypeCacheManager:
     def invalidate_content(
         self, content_type: str, content_id: str | int, headers: Mapping[str, str] | None = None
     ) -> bool:
-        """Remove one piece of content (one ``vary_on`` variant); return True if it was cached."""
-        removed = self.cache.delete(self.cache_key(content_type, content_id, headers))
+        """Remove one piece of content (one ``vary_on`` variant); return True if it was cached.
+
+        A :meth:`get_or_generate` under way stores content that never matches (issue 11).
+        """
+        policy = self.get_policy(content_type)
+        key = self.cache_key(content_type, content_id, headers)
+        removed = self.swr.invalidate(key, policy.timeout, policy.stale_while_revalidate)
         if removed:
             self.stats.record_delete()
         return removed

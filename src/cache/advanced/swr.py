@@ -23,6 +23,7 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._types import Duration
+from cache.advanced._keyguard import guard_key, guard_tag
 from cache.advanced._refresher import Refresher
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
@@ -244,7 +245,8 @@ class StaleWhileRevalidateCache:
     def _generate(self, job: _Job) -> Any:
         # Versions are read before generating: an invalidation that lands while
         # the generator runs leaves the new entry already outdated, as it should.
-        versions = self.tags.get_versions(job.tags) if job.tags else {}
+        versions: dict[str, Any] = self.tags.get_versions(job.tags) if job.tags else {}
+        versions[guard_tag(job.key)] = self.cache.get(guard_key(job.key))
         started = self._clock()
         value = job.generator()
         if inspect.isawaitable(value):
@@ -288,6 +290,23 @@ class StaleWhileRevalidateCache:
     ) -> Any:
         """Regenerate ``key`` now, in the caller, and return the new value."""
         return self._generate(self._job(key, generator, timeout, stale_timeout, tags, store_if))
+
+    def invalidate(self, key: str, timeout: Duration, stale_timeout: Duration = 0) -> bool:
+        """Remove ``key`` (written with these timeouts) for good; return True if it was stored."""
+        guard, lifetime = self._guard_for(key, timeout, stale_timeout)
+        self.cache.set(guard, uuid.uuid4().hex, lifetime)
+        return self.cache.delete(key)
+
+    async def ainvalidate(self, key: str, timeout: Duration, stale_timeout: Duration = 0) -> bool:
+        """Async :meth:`invalidate`."""
+        guard, lifetime = self._guard_for(key, timeout, stale_timeout)
+        await self.cache.aset(guard, uuid.uuid4().hex, lifetime)
+        return await self.cache.adelete(key)
+
+    def _guard_for(self, key: str, timeout: Duration, stale_timeout: Duration) -> tuple[str, float]:
+        job = self._job(key, lambda: None, timeout, stale_timeout, None, None)
+        lifetime = job.timeout + job.stale_timeout + self.lock_timeout
+        return guard_key(job.key), lifetime
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the background refreshes started so far have finished."""
@@ -350,7 +369,8 @@ class StaleWhileRevalidateCache:
             await fill.arelease()
 
     async def _agenerate(self, job: _Job) -> Any:
-        versions = await self.tags.aget_versions(job.tags) if job.tags else {}
+        versions: dict[str, Any] = await self.tags.aget_versions(job.tags) if job.tags else {}
+        versions[guard_tag(job.key)] = await self.cache.aget(guard_key(job.key))
         started = self._clock()
         if inspect.iscoroutinefunction(job.generator):
             value = await job.generator()

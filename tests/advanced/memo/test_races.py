@@ -43,14 +43,15 @@ async def test_issue_11_a_cancelled_leader_hands_its_call_over_to_one_follower(
     assert await load(1) == "item 1, call 2"
 
 
+@pytest.mark.parametrize("swr", [0, 30], ids=["plain", "swr"])
 def test_issue_11_an_invalidation_during_a_computation_keeps_its_result_out(
-    backend: CacheBackend,
+    backend: CacheBackend, swr: float
 ) -> None:
     source = {"value": "v1"}
     entered, release = threading.Event(), threading.Event()
     calls: list[str] = []
 
-    @cached(timeout=60, cache=backend)
+    @cached(timeout=60, stale_while_revalidate=swr, cache=backend)
     def load(item: int) -> str:
         value = source["value"]  # read before the invalidation...
         calls.append(value)
@@ -77,14 +78,15 @@ def test_issue_11_an_invalidation_during_a_computation_keeps_its_result_out(
     assert load.invalidate(1) is True and load.invalidate(1) is False
 
 
+@pytest.mark.parametrize("swr", [0, 30], ids=["plain", "swr"])
 async def test_issue_11_async_invalidation_during_a_computation_keeps_its_result_out(
-    backend: CacheBackend,
+    backend: CacheBackend, swr: float
 ) -> None:
     source = {"value": "v1"}
     entered, release = asyncio.Event(), asyncio.Event()
     calls: list[str] = []
 
-    @cached(timeout=60, cache=backend)
+    @cached(timeout=60, stale_while_revalidate=swr, cache=backend)
     async def load(item: int) -> str:
         value = source["value"]
         calls.append(value)
@@ -108,14 +110,15 @@ async def test_issue_11_async_invalidation_during_a_computation_keeps_its_result
     assert await load.ainvalidate(1) is True and await load.ainvalidate(1) is False
 
 
+@pytest.mark.parametrize("swr", [0, 30], ids=["plain", "swr"])
 def test_issue_11_a_refresh_started_before_an_invalidation_stores_nothing(
-    backend: CacheBackend,
+    backend: CacheBackend, swr: float
 ) -> None:
     source = {"value": "v1"}
     entered, release = threading.Event(), threading.Event()
     slow = {"on": False}
 
-    @cached(timeout=60, cache=backend)
+    @cached(timeout=60, stale_while_revalidate=swr, cache=backend)
     def load(item: int) -> str:
         value = source["value"]
         if slow["on"]:

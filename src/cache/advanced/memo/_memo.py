@@ -194,14 +194,15 @@ class Memo(Config[P, R]):
         key, backend = self.key(*args, **kwargs), self._backend()
         if self.plain:
             return _guard.invalidate(backend, key, self._mark_timeout)
-        return backend.delete(key)
+        return self._swr_for(backend).invalidate(key, self.timeout, self.stale_while_revalidate)
 
     async def ainvalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
         """Async :meth:`invalidate`."""
         key, backend = self.key(*args, **kwargs), self._backend()
         if self.plain:
             return await _guard.ainvalidate(backend, key, self._mark_timeout)
-        return await backend.adelete(key)
+        swr = self._swr_for(backend)
+        return await swr.ainvalidate(key, self.timeout, self.stale_while_revalidate)
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Compute the result now, store it, and return it (awaitable for ``async def``)."""
