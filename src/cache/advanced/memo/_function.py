@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from cache._types import MISSING
-from cache.advanced.memo._guard import MARK
+from cache.advanced.memo._guard import MARK, MARK_END
 from cache.advanced.memo._keys import SIMPLE
 from cache.advanced.memo._memo import Memo
 from cache.advanced.memo._protocol import FORWARDED, Cached
@@ -53,7 +53,8 @@ def _simple_key(head: str, count: int) -> Callable[[tuple[Any, ...]], str | None
 
 def _sync_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
     call, head, count, fast = memo.call, memo.key_head, memo.arg_count, memo.fast
-    simple, missing, state, limit, mark = SIMPLE, MISSING, State, memo.readable_max, MARK
+    simple, missing, state, limit = SIMPLE, MISSING, State, memo.readable_max
+    mark, past = MARK, MARK_END
     fixed_get = None if memo.cache is None else memo.cache.get
     simple_key = _simple_key(head, count)
 
@@ -67,8 +68,10 @@ def _sync_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
             if key is not None and len(key) <= limit:
                 get = fixed_get or get_default_cache().get
                 value = get(key, missing)
-                # Not an invalidation's mark (issue 11): a str check only on str results.
-                if value is not missing and (type(value) is not str or not value.startswith(mark)):
+                # Not an invalidation's mark (issue 11): two comparisons, cheaper than
+                # startswith (+45 ns instead of +65 for the test alone, timeit); a hit
+                # returning an int costs about +15 ns, a str about +90.
+                if value is not missing and (type(value) is not str or not mark <= value < past):
                     return value
         return call(args, kwargs)
 
@@ -77,7 +80,8 @@ def _sync_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
 
 def _async_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
     func, acall, count, fast = memo.func, memo.acall, memo.arg_count, memo.fast
-    missing, state, limit, mark = MISSING, State, memo.readable_max, MARK
+    missing, state, limit = MISSING, State, memo.readable_max
+    mark, past = MARK, MARK_END
     fixed_aget = None if memo.cache is None else memo.cache.aget
     simple_key = _simple_key(memo.key_head, count)
 
@@ -87,7 +91,7 @@ def _async_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
             if key is not None and len(key) <= limit:
                 aget = fixed_aget or get_default_cache().aget
                 value = await aget(key, missing)
-                if value is not missing and (type(value) is not str or not value.startswith(mark)):
+                if value is not missing and (type(value) is not str or not mark <= value < past):
                     return value
         if not state.enabled:
             return await func(*args, **kwargs)

@@ -19,10 +19,12 @@ from typing import Any
 from cache._types import MISSING
 from cache.backend.base import CacheBackend
 
-__all__ = ["MARK", "ainvalidate", "astore_over", "invalidate", "is_mark", "store_over"]
+__all__ = ["MARK", "MARK_END", "ainvalidate", "astore_over", "invalidate", "is_mark", "store_over"]
 
 #: How every mark starts; the rest is random, so that no two invalidations leave the same one.
 MARK = "__cache__:invalidated:"
+#: The least str past those starting with MARK: ``MARK <= s < MARK_END`` tests the prefix.
+MARK_END = MARK[:-1] + chr(ord(MARK[-1]) + 1)
 
 
 def is_mark(value: Any) -> bool:
