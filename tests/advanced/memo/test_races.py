@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from cache import cached
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, InMemoryCache
+from cache.errors import BackendUnavailableError
 from tests.advanced.memo.races import count_callers, until
 
 
@@ -137,3 +138,23 @@ def test_issue_11_a_refresh_started_before_an_invalidation_stores_nothing(
     refresher.join(5)
     slow["on"] = False
     assert load(1) == "v2"
+
+
+class _CannotCompareAndDelete(InMemoryCache):
+    """A backend whose conditional removal cannot be confirmed (an outage of that one call)."""
+
+    def delete_if_equals(self, key: str, expected: object) -> bool:
+        raise BackendUnavailableError("delete_if_equals was not applied: Redis is unavailable")
+
+
+def test_issue_11_a_store_over_a_mark_that_fails_leaves_the_call_its_result() -> None:
+    backend = _CannotCompareAndDelete()
+
+    @cached(timeout=60, cache=backend)
+    def load(item: int) -> str:
+        return f"item {item}"
+
+    assert load(1) == "item 1"
+    assert load.invalidate(1) is True  # leaves a mark
+    assert load(1) == "item 1"  # computed; storing over the mark failed, quietly
+    assert load(1) == "item 1"  # the mark stays: every call a miss, never an error

@@ -18,6 +18,7 @@ from typing import Any
 
 from cache._types import MISSING
 from cache.backend.base import CacheBackend
+from cache.errors import BackendUnavailableError
 
 __all__ = ["MARK", "MARK_END", "ainvalidate", "astore_over", "invalidate", "is_mark", "store_over"]
 
@@ -34,8 +35,11 @@ def is_mark(value: Any) -> bool:
 
 def store_over(backend: CacheBackend, key: str, seen: Any, value: Any, timeout: float) -> bool:
     """Store ``value`` only if ``key`` still holds ``seen`` (a mark, or MISSING); True if stored."""
-    if seen is not MISSING and not backend.delete_if_equals(key, seen):
-        return False  # invalidated again, or stored by another caller, since it was seen
+    try:
+        if seen is not MISSING and not backend.delete_if_equals(key, seen):
+            return False  # invalidated again, or stored by another caller, since it was seen
+    except BackendUnavailableError:
+        return False  # a result not stored costs time, never correctness: the read goes on
     return backend.add(key, value, timeout)
 
 
@@ -43,7 +47,10 @@ async def astore_over(
     backend: CacheBackend, key: str, seen: Any, value: Any, timeout: float
 ) -> bool:
     """Async :func:`store_over`."""
-    if seen is not MISSING and not await backend.adelete_if_equals(key, seen):
+    try:
+        if seen is not MISSING and not await backend.adelete_if_equals(key, seen):
+            return False
+    except BackendUnavailableError:
         return False
     return await backend.aadd(key, value, timeout)
 
