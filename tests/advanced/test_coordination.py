@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 
 from cache._types import MISSING
-from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight, poll_delays
-from cache.backend import InMemoryCache, RedisCache
+from cache.advanced.coordination import (
+    LEASE,
+    AsyncSingleFlight,
+    FillLock,
+    SingleFlight,
+    poll_delays,
+)
+from cache.backend import CacheBackend, InMemoryCache, RedisCache
 from cache.backend.base import Entry
+from cache.errors import CacheTypeError, InvalidKeyError, InvalidTimeoutError
+from cache.testing import FakeClock
 from cache.testing.redis_server import free_port
 
 
@@ -277,3 +285,70 @@ def test_waits_between_looks_grow_to_a_cap() -> None:
     assert all(later > earlier for earlier, later in itertools.pairwise(delays[:6]))
     assert all(0.08 <= d <= 0.12 for d in delays[12:])  # a slow one is not hammered
     assert sum(delays) > 1.5  # 30 looks span seconds, not 300 ms
+
+
+# -- leases (issue 4) -----------------------------------------------------------
+
+
+def test_issue_4_a_lease_is_taken_extended_by_its_holder_and_ends(
+    backend: CacheBackend, clock: FakeClock
+) -> None:
+    assert backend.lease("lock:page", "a", 5)
+    assert not backend.lease("lock:page", "b", 5)  # another holder's lock is left alone
+    clock.advance(3)
+    assert backend.lease("lock:page", "a", 5)  # extended: 5 s from now
+    clock.advance(3)
+    assert not backend.lease("lock:page", "b", 5)
+    clock.advance(2.5)
+    assert backend.lease("lock:page", "b", 5)  # ended with its lease
+    assert not backend.delete_if_equals("lock:page", "a")
+    assert backend.delete_if_equals("lock:page", "b")
+
+
+async def test_issue_4_bad_lease_arguments_are_refused_and_nothing_stored(
+    backend: CacheBackend,
+) -> None:
+    with pytest.raises(CacheTypeError, match="key must be a str, got int"):
+        backend.lease(5, "token", 5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidKeyError, match="token must be a non-empty string"):
+        await backend.alease("lock", "", 5)
+    with pytest.raises(InvalidTimeoutError, match="timeout must be a positive"):
+        backend.lease("lock", "token", 0)
+    with pytest.raises(CacheTypeError, match="timeout must be a number of seconds"):
+        backend.lease("lock", "token", "soon")  # type: ignore[arg-type]
+    assert backend.get("lock", MISSING) is MISSING
+
+
+def test_issue_4_a_dead_holders_lock_ends_with_its_lease(clock: FakeClock) -> None:
+    cache = InMemoryCache(clock=clock)
+    holder = FillLock(cache, "report", _stored, wait=30, lock_timeout=30)
+    assert holder.acquire_or_wait() is None and holder.held
+    assert holder._renewal is not None
+    holder._renewal.stop()  # the holder dies: nobody renews, nobody releases
+    clock.advance(LEASE + 0.1)
+    waiter = FillLock(cache, "report", _stored, wait=0.2)
+    assert waiter.acquire_or_wait() is None and waiter.held  # takes it at once
+    waiter.release()
+    assert cache.get(waiter.key) is None
+
+
+async def test_issue_4_a_live_holder_keeps_its_lock_by_renewing(clock: FakeClock) -> None:
+    cache = InMemoryCache(clock=clock)
+    sync = FillLock(cache, "a", _stored, wait=30, lock_timeout=0.3)
+    tasks = FillLock(cache, "b", _stored, wait=30, lock_timeout=0.3)
+    assert sync.acquire_or_wait() is None and sync.held
+    assert await tasks.aacquire_or_wait() is None and tasks.held
+    clock.advance(0.25)  # 0.05 s left unless renewed
+
+    async def renewed(key: str) -> bool:
+        for _ in range(200):  # the renewal runs every 0.1 s of real time
+            left = cache.ttl(key)
+            if isinstance(left, float) and left > 0.1:
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    assert await renewed(sync.key) and await renewed(tasks.key)
+    sync.release()
+    await tasks.arelease()
+    assert cache.get(sync.key) is None and cache.get(tasks.key) is None

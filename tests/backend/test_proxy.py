@@ -36,6 +36,7 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "add": ("new", 1, 60),
     "delete": ("k",),
     "delete_if_equals": ("k", 1),
+    "lease": ("lock", "token", 5),
     "touch": ("k", 120),
     "ttl": ("k",),
     "incr": ("n", 2),

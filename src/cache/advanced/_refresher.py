@@ -1,14 +1,17 @@
 """Background refreshes for stale-while-revalidate: one per lock, here and in other processes.
 
-The lock is a key in the backend, taken with ``add`` and a token and released
-with ``delete_if_equals``, so that processes sharing the backend refresh a
-key once. A set of the locks held in this process saves readers the round
-trip while this process already refreshes.
+The lock is a key in the backend, a lease taken with a token, renewed while
+the refresh runs and released with ``delete_if_equals``, so that processes
+sharing the backend refresh a key once. The lease is short (``LEASE``): a
+refresher that dies, or a claim whose reader gave up, blocks refreshes for
+seconds, not for ``lock_timeout`` (issue 4). A set of the locks held in this
+process saves readers the round trip while this process already refreshes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import uuid
@@ -16,7 +19,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from cache.advanced.coordination import Renewal, lease_for
 from cache.backend.base import CacheBackend
+from cache.errors import CacheError
 
 __all__ = ["Refresher"]
 
@@ -31,7 +36,7 @@ class Refresher:
 
     def __init__(self, cache: CacheBackend, lock_timeout: float, max_workers: int) -> None:
         self.cache = cache
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lease_for(lock_timeout)
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="cache-swr")
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
@@ -59,9 +64,9 @@ class Refresher:
         if not self._claim_here(lock, claimed):
             return None
         if claimed is not None:
-            return claimed
+            return claimed  # shortened to a lease by the refresh, off the reader's path
         token = uuid.uuid4().hex
-        if self.cache.add(lock, token, self.lock_timeout):
+        if self.cache.lease(lock, token, self.lock_timeout):
             return token
         self._unclaim_here(lock)
         return None
@@ -73,7 +78,7 @@ class Refresher:
         if claimed is not None:
             return claimed
         token = uuid.uuid4().hex
-        if await self.cache.aadd(lock, token, self.lock_timeout):
+        if await self.cache.alease(lock, token, self.lock_timeout):
             return token
         self._unclaim_here(lock)
         return None
@@ -83,12 +88,18 @@ class Refresher:
         token = self._claim(lock, claimed)
         if token is None:
             return
+        renewal = Renewal(self.cache, lock, token, self.lock_timeout)
 
         def run() -> None:
+            if claimed is not None:  # a read's claim lives lock_timeout: make it a lease
+                renewal.renew()
+            renewal.start()
             try:
                 refresh()
             finally:
-                self.cache.delete_if_equals(lock, token)
+                renewal.stop()
+                with contextlib.suppress(CacheError):  # unconfirmed: it ends with its lease
+                    self.cache.delete_if_equals(lock, token)
                 self._unclaim_here(lock)
 
         future = self._executor.submit(run)
@@ -102,12 +113,18 @@ class Refresher:
         token = await self._aclaim(lock, claimed)
         if token is None:
             return
+        renewal = Renewal(self.cache, lock, token, self.lock_timeout)
 
         async def run() -> None:
+            if claimed is not None:
+                await renewal.arenew()
+            renewal.astart()
             try:
                 await refresh()
             finally:
-                await self.cache.adelete_if_equals(lock, token)
+                renewal.stop()
+                with contextlib.suppress(CacheError):
+                    await self.cache.adelete_if_equals(lock, token)
                 self._unclaim_here(lock)
 
         task = asyncio.get_running_loop().create_task(run())

@@ -16,6 +16,7 @@ callers are collapsed by a single flight before they reach the fill lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
 import time
@@ -25,10 +26,11 @@ from typing import Any, Generic, TypeVar
 
 from cache.backend.base import CacheBackend, Entry
 from cache.backend.validation import reserved_key
+from cache.errors import CacheError
 
 T = TypeVar("T")
 
-__all__ = ["LOCK_TIMEOUT", "AsyncSingleFlight", "FillLock", "SingleFlight"]
+__all__ = ["LEASE", "LOCK_TIMEOUT", "AsyncSingleFlight", "FillLock", "Renewal", "SingleFlight"]
 
 
 class _Call:
@@ -204,12 +206,80 @@ def poll_delays() -> Iterator[float]:
         delay = min(delay * 1.5, MAX_POLL)
 
 
-#: Seconds the lock lives if its holder dies.
+#: Seconds a waiter waits for a fill by default (``@cached``): the holder is
+#: alive as long as it renews its lease, so this bounds a slow fill, not a dead one.
 LOCK_TIMEOUT = 30.0
+
+#: Seconds a fill or refresh lock lives unless its holder renews it: a holder
+#: that died (or a lock nobody holds) is gone this soon (issue 4).
+LEASE = 3.0
+
+
+def lease_for(lock_timeout: float) -> float:
+    """Return the lease of a lock whose owner asked for ``lock_timeout``: at most :data:`LEASE`."""
+    return min(lock_timeout, LEASE)
+
+
+class Renewal:
+    """Extend a held lock every third of its lease, in the background, until stopped.
+
+    A thread for sync holders, a task for async ones. Stops by itself when the
+    lock is no longer the token's (it expired and another took it).
+    """
+
+    def __init__(self, cache: CacheBackend, key: str, token: str, lease: float) -> None:
+        self.cache, self.key, self.token, self.lease = cache, key, token, lease
+        self._stop = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def renew(self) -> bool:
+        """Extend the lock now; False if the token no longer holds it (unconfirmed: True)."""
+        try:
+            return self.cache.lease(self.key, self.token, self.lease)
+        except CacheError:  # not confirmed: try again at the next beat
+            return True
+
+    async def arenew(self) -> bool:
+        """Async :meth:`renew`."""
+        try:
+            return await self.cache.alease(self.key, self.token, self.lease)
+        except CacheError:
+            return True
+
+    def start(self) -> None:
+        """Renew from a daemon thread."""
+
+        def run() -> None:
+            while not self._stop.wait(self.lease / 3) and self.renew():
+                pass
+
+        threading.Thread(target=run, name="cache-lease", daemon=True).start()
+
+    def astart(self) -> None:
+        """Renew from a task of the running event loop."""
+
+        async def run() -> None:
+            while not self._stop.is_set():
+                await asyncio.sleep(self.lease / 3)
+                if self._stop.is_set() or not await self.arenew():
+                    return
+
+        self._task = asyncio.get_running_loop().create_task(run())
+
+    def stop(self) -> None:
+        """Stop renewing (the lock then lives at most one lease more)."""
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
 
 
 class FillLock(Generic[T]):
     """The backend lock taken by the one process that fills ``key`` on a miss.
+
+    The lock is a lease (:meth:`CacheBackend.lease`) of at most :data:`LEASE`
+    seconds, renewed while its holder fills: a holder that dies leaves it for
+    one lease at most, and a request that reached a hung server after its
+    caller gave up takes none (issue 4).
 
     Args:
         cache: The backend holding the entry and the lock.
@@ -217,7 +287,7 @@ class FillLock(Generic[T]):
         usable: What a read of the entry yields, or None if it is not usable.
         wait: Seconds a waiter waits for the holder before computing itself.
         lock: The lock's key; by default one reserved for ``key``.
-        lock_timeout: Seconds the lock lives if its holder dies.
+        lock_timeout: Seconds the lock lives unrenewed, at most :data:`LEASE`.
     """
 
     def __init__(
@@ -228,16 +298,23 @@ class FillLock(Generic[T]):
         wait: float,
         *,
         lock: str | None = None,
-        lock_timeout: float = LOCK_TIMEOUT,
+        lock_timeout: float = LEASE,
     ) -> None:
         self.cache = cache
         self.key = lock if lock is not None else reserved_key("fill", key)
         self.entry_key = key
         self.usable = usable
         self.wait = wait
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lease_for(lock_timeout)
         self.token = uuid.uuid4().hex
         self.held = False
+        self._renewal: Renewal | None = None
+
+    def _took(self, took: bool, in_loop: bool) -> None:
+        self.held = took
+        if took and self._renewal is None:
+            self._renewal = Renewal(self.cache, self.key, self.token, self.lock_timeout)
+            self._renewal.astart() if in_loop else self._renewal.start()
 
     def acquire_or_wait(self) -> T | None:
         """Return what another process stored, or None: fill now (with the lock if ``held``).
@@ -248,8 +325,8 @@ class FillLock(Generic[T]):
         vacant = False
         delays = poll_delays()
         while True:
-            took = self.cache.add(self.key, self.token, self.lock_timeout)
-            self.held = took
+            took = self.cache.lease(self.key, self.token, self.lock_timeout)
+            self._took(took, in_loop=False)
             # Read even with the lock: its last holder may have stored just now.
             found = self.usable(self.cache.get_entry(self.entry_key))
             if found is not None or took:
@@ -270,8 +347,8 @@ class FillLock(Generic[T]):
         vacant = False
         delays = poll_delays()
         while True:
-            took = await self.cache.aadd(self.key, self.token, self.lock_timeout)
-            self.held = took
+            took = await self.cache.alease(self.key, self.token, self.lock_timeout)
+            self._took(took, in_loop=True)
             found = self.usable(await self.cache.aget_entry(self.entry_key))
             if found is not None or took:
                 return found
@@ -285,14 +362,25 @@ class FillLock(Generic[T]):
             vacant = False
             await asyncio.sleep(next(delays))
 
+    def _stop(self) -> bool:
+        if self._renewal is not None:
+            self._renewal.stop()
+            self._renewal = None
+        held, self.held = self.held, False
+        return held
+
     def release(self) -> None:
-        """Give the lock back if this process holds it."""
-        if self.held:
-            self.held = False
-            self.cache.delete_if_equals(self.key, self.token)
+        """Give the lock back if this process holds it.
+
+        A release the backend cannot confirm is not an error here: unrenewed,
+        the lock ends with its lease.
+        """
+        if self._stop():
+            with contextlib.suppress(CacheError):
+                self.cache.delete_if_equals(self.key, self.token)
 
     async def arelease(self) -> None:
         """Async :meth:`release`."""
-        if self.held:
-            self.held = False
-            await self.cache.adelete_if_equals(self.key, self.token)
+        if self._stop():
+            with contextlib.suppress(CacheError):
+                await self.cache.adelete_if_equals(self.key, self.token)

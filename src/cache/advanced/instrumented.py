@@ -32,6 +32,8 @@ class InstrumentedCache(ProxyBackend):
             # Releasing a lock taken with add(): coordination, not a delete of data.
             "delete_if_equals",
             "adelete_if_equals",
+            "lease",
+            "alease",
             # Reading or moving an expiry leaves the value untouched.
             "ttl",
             "attl",

@@ -18,46 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache._types import MISSING, Missing, Timeout
+from cache.backend._claim import Claim, check_claim, check_lease
 from cache.backend.validation import (
     check_delta,
     check_key,
     check_keys,
     check_mapping,
-    check_seconds,
 )
 from cache.errors import CacheTypeError
 
-__all__ = ["CacheBackend", "Claim", "Entry", "check_backend", "check_claim"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """Ask :meth:`CacheBackend.get_entry` to take a lock when an entry nears expiry.
-
-    The lock ``key`` is added (only if absent) with ``token`` for ``timeout``
-    seconds when the entry exists and has at most ``when_ttl_below`` seconds
-    left to live.
-    """
-
-    key: str
-    token: str
-    timeout: float
-    when_ttl_below: float
-
-
-def check_claim(claim: object) -> Claim | None:
-    """Return ``claim`` (None or a valid :class:`Claim`), else raise naming the field at fault."""
-    if claim is None:
-        return None
-    if not isinstance(claim, Claim):
-        raise CacheTypeError(
-            f"claim must be a Claim(key, token, timeout, when_ttl_below) or None, "
-            f"got {type(claim).__name__}"
-        )
-    check_key(claim.key, "claim.key")
-    check_seconds(claim.timeout, "claim.timeout", allow_zero=False)
-    check_seconds(claim.when_ttl_below, "claim.when_ttl_below", allow_zero=True)
-    return claim
+__all__ = ["CacheBackend", "Claim", "Entry", "check_backend", "check_claim", "check_lease"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +81,17 @@ class CacheBackend(abc.ABC):
 
         Atomic: the release half of a lock taken with ``add`` and a token, so
         that only the owner's token releases it.
+        """
+
+    @abc.abstractmethod
+    def lease(self, key: str, token: str, timeout: float) -> bool:
+        """Hold the lock ``key`` for ``token`` ``timeout`` seconds more; return True if held.
+
+        Takes the lock if it is free, extends it if ``token`` holds it, and
+        leaves another holder's lock alone. Atomic. A network engine refuses
+        a request that reaches the server after its caller gave up (past the
+        socket timeout): no lock is taken for a caller told it failed (issue 4).
+        Released with :meth:`delete_if_equals` and the token.
         """
 
     @abc.abstractmethod
@@ -280,6 +261,10 @@ class CacheBackend(abc.ABC):
     async def adelete_if_equals(self, key: str, expected: Any) -> bool:
         """Async :meth:`delete_if_equals`."""
         return self.delete_if_equals(key, expected)
+
+    async def alease(self, key: str, token: str, timeout: float) -> bool:
+        """Async :meth:`lease`."""
+        return self.lease(key, token, timeout)
 
     async def aset_entry(
         self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()

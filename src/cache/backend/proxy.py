@@ -50,6 +50,10 @@ class ProxyBackend(CacheBackend):
         """Forward :meth:`CacheBackend.delete`."""
         return self.cache.delete(key)
 
+    def lease(self, key: str, token: str, timeout: float) -> bool:
+        """Forward :meth:`CacheBackend.lease`."""
+        return self.cache.lease(key, token, timeout)
+
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Forward :meth:`CacheBackend.delete_if_equals`."""
         return self.cache.delete_if_equals(key, expected)
@@ -178,6 +182,10 @@ class ProxyBackend(CacheBackend):
     async def adelete(self, key: str) -> bool:
         """Forward :meth:`CacheBackend.adelete`."""
         return await self.cache.adelete(key)
+
+    async def alease(self, key: str, token: str, timeout: float) -> bool:
+        """Forward :meth:`CacheBackend.alease`."""
+        return await self.cache.alease(key, token, timeout)
 
     async def adelete_if_equals(self, key: str, expected: Any) -> bool:
         """Forward :meth:`CacheBackend.adelete_if_equals`."""

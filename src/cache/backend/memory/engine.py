@@ -10,7 +10,7 @@ from typing import Any
 
 from cache._clock import Clock, system_clock
 from cache._types import MISSING, Missing, Timeout
-from cache.backend.base import CacheBackend, Claim, Entry, check_claim
+from cache.backend.base import CacheBackend, Claim, Entry, check_claim, check_lease
 from cache.backend.memory._index import MemoryIndexMixin
 from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._policy import AdaptiveS3FIFO, EvictionPolicy
@@ -58,7 +58,6 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
     gives each key up to three more passes; ghost lists of recently evicted
     keys resize the small queue, as ARC adapts its lists. A hit costs one dict
     lookup and one counter increment and takes no lock; writes take one lock.
-
     """
 
     def __init__(
@@ -240,13 +239,12 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         if value is MISSING:
             return Entry(MISSING)
         refs = self.get_many(self._refs.get(key, ()))
-        claimed = False
-        if claim is not None:
-            entry = self._lookup(key)
-            expires = None if entry is None else entry[EXPIRES]
-            if expires is not None and expires - self._clock() <= claim.when_ttl_below:
-                claimed = self.add(claim.key, claim.token, claim.timeout)
-        return Entry(value, refs, claimed)
+        if claim is None:
+            return Entry(value, refs)
+        entry = self._lookup(key)
+        expires = None if entry is None else entry[EXPIRES]
+        near = expires is not None and expires - self._clock() <= claim.when_ttl_below
+        return Entry(value, refs, near and self.add(claim.key, claim.token, claim.timeout))
 
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Remove ``key`` only if its live value equals ``expected``."""
@@ -258,6 +256,18 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
             if entry[VALUE] != expected:
                 return False
             self._remove(entry)
+            return True
+
+    def lease(self, key: str, token: str, timeout: float) -> bool:
+        """Take the lock ``key`` for ``token``, or extend it if ``token`` holds it."""
+        key, token, seconds = check_lease(key, token, timeout)
+        if self.add(key, token, seconds):
+            return True
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or entry[VALUE] != token or self._expired(entry, self._clock()):
+                return False
+            entry[EXPIRES] = self._clock() + seconds
             return True
 
     def ttl(self, key: str) -> float | Missing | None:

@@ -1,14 +1,21 @@
-"""RedisCache entries with refs: the value, its refs' values and a claim in one round trip."""
+"""RedisCache entries with refs (the value, its refs' values and a claim in one round trip); leases.
+
+A lock taken here carries the caller's deadline, the wall-clock time its
+socket timeout ends: a command that reaches a hung server after its caller
+gave up takes no lock (issue 4: such locks were left with no holder).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from cache._types import MISSING, Timeout
-from cache.backend.base import Claim, Entry, check_claim
+from cache.backend.base import Claim, Entry, check_claim, check_lease
 from cache.backend.redis import _header as header
 from cache.backend.redis._connection import RedisConnection
 from cache.backend.redis._sides import Call, Side
@@ -17,8 +24,39 @@ from cache.backend.validation import check_key, check_keys
 __all__ = ["RedisEntries"]
 
 
+def _socket_timeout(client: Any) -> float | None:
+    """Return the seconds a command of ``client`` waits for its reply (None: forever)."""
+    manager = getattr(client, "nodes_manager", None)  # a cluster client
+    kwargs = manager.connection_kwargs if manager is not None else client.get_connection_kwargs()
+    timeout = kwargs.get("socket_timeout")
+    return None if timeout is None else float(timeout)
+
+
 class RedisEntries(RedisConnection):
-    """The ``set_entry``/``get_entry`` part of :class:`~cache.backend.redis.RedisCache`."""
+    """The ``set_entry``/``get_entry`` and ``lease`` part of :class:`RedisCache`."""
+
+    @functools.cached_property
+    def _reply_wait(self) -> float | None:
+        return _socket_timeout(self._sync.client)
+
+    def _deadline(self) -> int:
+        """Return the unix ms past which a lock request is refused (0: never)."""
+        wait = self._reply_wait
+        return 0 if wait is None else math.ceil((time.time() + wait) * 1000)
+
+    def _lease(self, key: str, token: str, timeout: float) -> Call:
+        key, token, seconds = check_lease(key, token, timeout)
+        keys = [self._k(key)]
+        args = [self._dump(token), max(1, math.ceil(seconds * 1000)), self._deadline()]
+        return lambda side: side.scripts["lease"](keys=keys, args=args)
+
+    def lease(self, key: str, token: str, timeout: float) -> bool:
+        """Take the lock ``key`` for ``token`` or extend it (one script); False when down."""
+        return bool(self._run("lease", self._lease(key, token, timeout), 0))
+
+    async def alease(self, key: str, token: str, timeout: float) -> bool:
+        """Async :meth:`lease`."""
+        return bool(await self._arun("lease", self._lease(key, token, timeout), 0))
 
     def _set_entry(self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]) -> Call:
         k = self._k(check_key(key))
@@ -44,11 +82,12 @@ class RedisEntries(RedisConnection):
     def _claim_args(self, key: str, claim: Claim | None) -> tuple[list[str], list[Any]]:
         k, claim = self._k(check_key(key)), check_claim(claim)
         if claim is None:
-            return [k, k], [b"", 0, -1]
+            return [k, k], [b"", 0, -1, 0]
         return [k, self._k(check_key(claim.key, "claim"))], [
             self._dump(claim.token),
             max(1, math.ceil(claim.timeout * 1000)),
             max(0, math.floor(claim.when_ttl_below * 1000)),
+            self._deadline(),
         ]
 
     def _entry(self, key: str, reply: Any) -> Entry:
@@ -102,6 +141,8 @@ class RedisEntries(RedisConnection):
             ref_raws = self._run("get_entry", lambda side: side.mget(names), [None] * len(names))
         claimed = 0
         if args[2] >= 0 and 0 <= ttl <= args[2]:
-            claim = lambda side: side.client.set(keys[1], args[0], nx=True, px=args[1])  # noqa: E731
+            # The token is not held yet: the lease script takes the lock only if free.
+            lease = [args[0], args[1], self._deadline()]
+            claim = lambda side: side.scripts["lease"](keys=[keys[1]], args=lease)  # noqa: E731
             claimed = bool(self._run("get_entry", claim, False))
         return self._entry(key, [raw, ref_raws, claimed])

@@ -18,6 +18,8 @@ __all__ = [
     "INDEX_REMOVE",
     "INDEX_REMOVE_BELOW",
     "INDEX_TRIM",
+    "LATE",
+    "LEASE",
     "STATE",
     "TOUCH",
 ]
@@ -43,6 +45,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+# True past the caller's deadline (unix ms; 0: none): a command that reaches a
+# hung server after its caller gave up must take no lock (issue 4). The
+# server's clock is compared with the caller's: skew between hosts moves it.
+LATE = """
+local function late(deadline)
+  if tonumber(deadline) <= 0 then return false end
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(deadline)
+end
+"""
+
+# KEYS[1] lock; ARGV[1] token, ARGV[2] ms, ARGV[3] deadline. Take the lock if
+# free, extend it if the token holds it; 1 if the token holds it now.
+LEASE = (
+    LATE
+    + """
+if late(ARGV[3]) then return 0 end
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+)
 
 # KEYS[1] key; ARGV[1] ms to live (0: no expiry). 1 if the key exists.
 TOUCH = """
@@ -142,13 +174,16 @@ return #members
 """
 
 # KEYS[1] entry, KEYS[2] claim key; ARGV[1] claim token, ARGV[2] claim ms,
-# ARGV[3] claim when the entry's PTTL is at most this (-1: no claim).
+# ARGV[3] claim when the entry's PTTL is at most this (-1: no claim),
+# ARGV[4] the caller's deadline (see LATE).
 # An entry written by set_entry starts with the refs header (_header.py: 'r', a
 # 4-byte length, a JSON list of the keys it depends on); their values come
 # back in the same reply.
 # The refs are not declared in KEYS: single-server only (a cluster reads
 # them in separate commands, see RedisCache.get_entry).
-GET_ENTRY = """
+GET_ENTRY = (
+    LATE
+    + """
 local value = redis.call('GET', KEYS[1])
 if not value then return {false, {}, 0} end
 local refs = {}
@@ -160,17 +195,19 @@ end
 local claimed = 0
 if tonumber(ARGV[3]) >= 0 then
   local ttl = redis.call('PTTL', KEYS[1])
-  if ttl >= 0 and ttl <= tonumber(ARGV[3]) then
+  if ttl >= 0 and ttl <= tonumber(ARGV[3]) and not late(ARGV[4]) then
     if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then claimed = 1 end
   end
 end
 return {value, refs, claimed}
 """
+)
 
 #: What each client registers, by the name the engine calls it.
 BY_NAME = {
     "incr": INCR,
     "delete_if_equals": DELETE_IF_EQUALS,
+    "lease": LEASE,
     "get_entry": GET_ENTRY,
     "touch": TOUCH,
     "index_add": INDEX_ADD,
