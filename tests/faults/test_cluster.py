@@ -73,6 +73,12 @@ def cluster_failures(ledger: Ledger) -> list[str]:
     return found
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="reads of keys on the nodes that stay up fail while one node is down: one circuit "
+    "breaker per engine (OutagePolicy, backend/redis/_client.py) opens for every node; a miss "
+    "waits in FillLock.acquire_or_wait past the stall bound",
+)
 def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_report: Path) -> None:
     backend = RedisCache(fault_cluster.url, cluster=True, socket_timeout=SOCKET_TIMEOUT)
     ledger = Ledger("cluster, 8 threads, node killed")
@@ -93,6 +99,13 @@ def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_re
     assert not found, "\n".join(found)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="redis.asyncio's cluster client raises AttributeError ('NoneType' has no "
+    "'writelines') on a connection a dead node reset, and RedisConnection._arun "
+    "(backend/redis/_connection.py) catches RedisError only, so it reaches callers; one "
+    "circuit breaker for every node; invalidations still raise past the recovery bound",
+)
 async def test_tasks_around_a_dead_node(
     fault_cluster: RedisClusterServers, fault_report: Path
 ) -> None:
