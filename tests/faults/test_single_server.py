@@ -39,7 +39,6 @@ _LOCK_WAIT = (
     "({}); the read's sequential calls each wait a socket timeout before the circuit opens"
 )
 KNOWN: dict[tuple[str, str], str] = {
-    ("threads", "kill+restart, appendonly"): _LOCK_WAIT.format("", "persisted by the AOF"),
     ("threads", "pause+resume (SIGSTOP)"): _LOCK_WAIT.format("", "applied after SIGCONT"),
     ("tasks", "kill+restart, appendonly"): _LOCK_WAIT.format("a", "persisted by the AOF"),
     ("tasks", "pause+resume (SIGSTOP)"): _LOCK_WAIT.format("a", "applied after SIGCONT"),
