@@ -23,6 +23,7 @@ import click
 from cache._types import MISSING
 from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
+from cache.advanced.keyguard import guard_tag
 from cache.advanced.statistics import CacheStatistics
 from cache.advanced.tags import CacheTag
 from cache.advanced.warming import CacheWarmer
@@ -288,12 +289,16 @@ def inspect_key(obj: _Context, key: str) -> None:
             state = f"stale: served while refreshing for {env.stale_until - now:,.1f} s more"
         else:
             state = "expired: past its stale window (kept only for stale-if-error)"
-        current = CacheTag(backend).get_versions(env.tags) if env.tags else {}
-        dropped = [t for t, v in env.tags.items() if current.get(t) != v]
-        if dropped:
+        # The versions read with the entry (get_entry's refs): inspecting creates nothing.
+        tags, guard = CacheTag(backend), guard_tag(key)
+        dropped = [t for t, v in env.tags.items() if not tags.matches({t: v}, entry.refs)]
+        if guard in dropped:
+            state = "invalidated (its key was invalidated while it was being generated)"
+        elif dropped:
             state = f"invalidated by tag {', '.join(sorted(dropped))}"
         click.echo(f"state:  {state}")
-        marks = [f"{t}{' (invalidated)' if t in dropped else ''}" for t in sorted(env.tags)]
+        shown = sorted(t for t in env.tags if t != guard)
+        marks = [f"{t}{' (invalidated)' if t in dropped else ''}" for t in shown]
         click.echo(f"tags:   {', '.join(marks) or '-'}")
         click.echo(f"value:  {_summary(env.value)}")
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._types import Duration
-from cache.advanced._keyguard import guard_key, guard_tag
 from cache.advanced._refresher import Refresher
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
+from cache.advanced.keyguard import guard_key, guard_tag
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
 from cache.backend.base import CacheBackend, Claim, Entry
