@@ -103,7 +103,8 @@ def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_re
     strict=True,
     reason="redis.asyncio's cluster client raises AttributeError ('NoneType' has no "
     "'writelines') on a connection a dead node reset, and RedisConnection._arun "
-    "(backend/redis/_connection.py) catches RedisError only, so it reaches callers; one "
+    "(backend/redis/_connection.py) catches only redis's own errors (FAILURES), so it "
+    "reaches callers; one "
     "circuit breaker for every node; invalidations still raise past the recovery bound",
 )
 async def test_tasks_around_a_dead_node(
