@@ -74,7 +74,7 @@ def cluster_failures(ledger: Ledger) -> list[str]:
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # timing decides whether a run meets the failure: see test_single_server.py
     reason="reads of keys on the nodes that stay up fail while one node is down: one circuit "
     "breaker per engine (OutagePolicy, backend/redis/_client.py) opens for every node; a miss "
     "waits in FillLock.acquire_or_wait past the stall bound",
@@ -100,7 +100,7 @@ def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_re
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # timing decides whether a run meets the failure: see test_single_server.py
     reason="redis.asyncio's cluster client raises AttributeError ('NoneType' has no "
     "'writelines') on a connection a dead node reset, and RedisConnection._arun "
     "(backend/redis/_connection.py) catches only redis's own errors (FAILURES), so it "
