@@ -77,3 +77,12 @@ def params(rows: list[Row]) -> list[Any]:
     """Return one pytest param per (row, engine), ids ``<row>-<engine>``."""
     assert len({r.id for r in rows}) == len(rows), "row ids must be unique"
     return [pytest.param(r, e, id=f"{r.id}-{e}") for r in rows for e in r.engines]
+
+
+def refused_and_nothing_changed(row: Row, opened: tuple[CacheBackend, Callable[[], Any]]) -> None:
+    """Run ``row`` on an opened engine: its error names the argument, the store is unchanged."""
+    cache, held = opened
+    before = held()
+    error = run(row, cache)
+    assert row.names in str(error), str(error)
+    assert held() == before
