@@ -40,29 +40,11 @@ from cache.advanced.memo._config import Options
 from cache.advanced.memo._function import plain_function
 from cache.advanced.memo._memo import Memo
 from cache.advanced.memo._methods import CachedClassMethod, CachedStaticMethod
-from cache.advanced.memo._protocol import BoundCached, Cached
-from cache.advanced.memo._state import (
-    caching_disabled,
-    caching_enabled,
-    get_default_cache,
-    set_caching_enabled,
-    set_default_cache,
-)
+from cache.advanced.memo._protocol import Cached
 from cache.backend.base import CacheBackend
 from cache.errors import CacheTypeError
 
-__all__ = [
-    "BoundCached",
-    "Cached",
-    "CachedClassMethod",
-    "CachedStaticMethod",
-    "cached",
-    "caching_disabled",
-    "caching_enabled",
-    "get_default_cache",
-    "set_caching_enabled",
-    "set_default_cache",
-]
+__all__ = ["cached"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
