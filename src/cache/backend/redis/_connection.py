@@ -86,6 +86,14 @@ class RedisConnection:
             check_encodable(key)
         return self._prefix + key
 
+    def _match(self, prefix: str = "") -> str:
+        """Return the ``SCAN MATCH`` pattern of this namespace's keys starting with ``prefix``.
+
+        Glob characters are escaped: a namespace or prefix "app*" is no glob (issue 7).
+        """
+        literal = self._prefix + prefix
+        return "".join("\\" + c if c in "*?[]\\" else c for c in literal) + "*"
+
     def _ttl_ms(self, timeout: Timeout) -> int | bool | None:
         """Return ms to live, None for no expiry, False for "do not store"."""
         ttl = self.default_timeout if timeout is None else resolve_timeout(timeout, None)

@@ -35,11 +35,6 @@ from cache.errors import CacheTypeError
 __all__ = ["RedisIndex"]
 
 
-def _glob_escape(text: str) -> str:
-    """Escape what ``SCAN MATCH`` reads as a pattern: a prefix "app*" is no glob."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
 def _decoded(names: Any) -> list[str]:
     found = []
     for name in names:
@@ -109,7 +104,7 @@ class RedisIndex(RedisConnection):
 
     def _live_keys(self, side: Side, prefix: str) -> list[str]:
         """Return the keys of this namespace starting with ``prefix``, reserved ones apart."""
-        match = _glob_escape(self._prefix + prefix) + "*"
+        match = self._match(prefix)
         names = _decoded(side.client.scan_iter(match=match, count=1000))
         reserved, cut = self._prefix + RESERVED_PREFIX, len(self._prefix)
         return [n[cut:] for n in names if not n.startswith(reserved)]

@@ -44,11 +44,6 @@ def namespace_prefix(namespace: object) -> str:
     return namespace.translate(_NAMESPACE_ESCAPES) + ":" if namespace else ""
 
 
-def _glob_escape(text: str) -> str:
-    """Escape the characters ``SCAN MATCH`` reads as a pattern (issue 7: "app*" is no glob)."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
 def _seconds_left(pttl: int) -> float | Missing | None:
     """Read a ``PTTL`` reply: -1 never expires, -2 (or down) absent."""
     if pttl == -1:
@@ -288,7 +283,7 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
 
     def _clear(self, side: Side) -> None:
         batch: list[bytes] = []
-        match = _glob_escape(self._prefix) + "*"
+        match = self._match()
         for name in side.client.scan_iter(match=match, count=1000):
             batch.append(name)
             if len(batch) >= 1000:
