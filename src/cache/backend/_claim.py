@@ -1,13 +1,80 @@
-"""Locks in the backend: the claim a read may take, and the checks of lock arguments."""
+"""Locks in the backend: the claim a read may take, the checks of lock arguments, attempts.
+
+An *attempt* is one operation of a caller (a read through stale-while-
+revalidate, a ``@cached`` call, a fill lock's wait) seen by the engine: once
+one of its calls failed to reach a server (a timeout, a reset), the rest of
+its calls to that server fail at once, as if the circuit were open, instead
+of each waiting a socket timeout. So an operation waits on a failing server
+once at most: no longer than the socket timeout and a margin.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from cache.backend.validation import check_key, check_seconds
 from cache.errors import CacheTypeError
 
-__all__ = ["Claim", "check_claim", "check_lease"]
+__all__ = [
+    "LOST_LEASES",
+    "Attempt",
+    "Claim",
+    "LostLeases",
+    "check_claim",
+    "check_lease",
+    "current_attempt",
+    "one_attempt",
+]
+
+
+@dataclass
+class Attempt:
+    """What one operation met: the servers (scopes) it failed to reach, how many failures."""
+
+    #: The scopes (a cluster node's name, "" for a single server) that failed in it.
+    failed: set[str] = field(default_factory=set)
+    failures: int = 0
+
+    def gave_up(self, scope: str = "") -> bool:
+        """Return True if a call to ``scope`` failed in this operation."""
+        return scope in self.failed
+
+    def note(self, scope: str) -> None:
+        """Note a call to ``scope`` that failed to reach its server."""
+        self.failed.add(scope)
+        self.failures += 1
+
+
+_ATTEMPT: ContextVar[Attempt | None] = ContextVar("cache_attempt", default=None)
+
+
+def current_attempt() -> Attempt | None:
+    """Return the attempt the running code is part of, if any."""
+    return _ATTEMPT.get()
+
+
+@contextlib.contextmanager
+def one_attempt() -> Iterator[Attempt]:
+    """Run the block as one attempt (an enclosing one, if any, goes on: nested blocks join it).
+
+    A thread starts outside any attempt; an asyncio task inherits its
+    creator's, so background work starts its tasks in a fresh context.
+    """
+    outer = _ATTEMPT.get()
+    if outer is not None:
+        yield outer
+        return
+    attempt = Attempt()
+    token = _ATTEMPT.set(attempt)
+    try:
+        yield attempt
+    finally:
+        _ATTEMPT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -48,3 +115,38 @@ def check_lease(key: object, token: object, timeout: object) -> tuple[str, str, 
         check_key(token, "token"),
         check_seconds(timeout, "timeout", allow_zero=False),
     )
+
+
+class LostLeases:
+    """Tokens of leases nobody holds, though their lock may still be in the backend.
+
+    A holder whose release could not be confirmed (the server down, hung,
+    restarting with its data) or a caller whose lease request timed out (a
+    paused server applies it when it resumes) adds its token: a waiter of this
+    process that finds the lock under such a token removes it at once instead
+    of waiting for the lease to run out. Bounded: the oldest tokens go first.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._tokens: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, token: str) -> None:
+        """Note that nobody holds the lease of ``token``."""
+        with self._lock:
+            self._tokens[token] = None
+            while len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
+
+    def discard(self, token: str) -> None:
+        """Forget ``token`` (its lock is gone)."""
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._tokens
+
+
+#: The process's lost leases (fill locks, refresh locks).
+LOST_LEASES = LostLeases()

@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache._types import MISSING, Missing, Timeout
-from cache.backend._claim import Claim, check_claim, check_lease
+from cache.backend._claim import (
+    LOST_LEASES,
+    Attempt,
+    Claim,
+    LostLeases,
+    check_claim,
+    check_lease,
+    current_attempt,
+    one_attempt,
+)
 from cache.backend.validation import (
     check_delta,
     check_key,
@@ -27,7 +36,19 @@ from cache.backend.validation import (
 )
 from cache.errors import CacheTypeError
 
-__all__ = ["CacheBackend", "Claim", "Entry", "check_backend", "check_claim", "check_lease"]
+__all__ = [
+    "LOST_LEASES",
+    "Attempt",
+    "CacheBackend",
+    "Claim",
+    "Entry",
+    "LostLeases",
+    "check_backend",
+    "check_claim",
+    "check_lease",
+    "current_attempt",
+    "one_attempt",
+]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def cache(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Redi
 
 
 def _closed(cache: RedisCache) -> bool:
-    return cache.outage.allow("get") and cache.outage._consecutive == 0
+    return cache.outage.allow("get") and not cache.outage._consecutive.get("")
 
 
 @pytest.mark.parametrize("raw", FOREIGN)

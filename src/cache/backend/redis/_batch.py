@@ -22,7 +22,7 @@ class RedisBatch(RedisConnection):
         if not keys:
             return {}
         names = [self._k(k) for k in keys]
-        raws = self._run("get_many", lambda side: side.mget(names), [None] * len(keys))
+        raws = self._run("get_many", lambda side: side.mget(names), [None] * len(keys), keys=names)
         return self._found(keys, raws)
 
     async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -31,7 +31,8 @@ class RedisBatch(RedisConnection):
         if not keys:
             return {}
         names = [self._k(k) for k in keys]
-        raws = await self._arun("get_many", lambda side: side.mget(names), [None] * len(keys))
+        call: Call = lambda side: side.mget(names)  # noqa: E731
+        raws = await self._arun("get_many", call, [None] * len(keys), keys=names)
         return self._found(keys, raws)
 
     def _found(self, keys: list[str], raws: list[Any]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class RedisBatch(RedisConnection):
         if call is None:
             self.delete_many(mapping)
         elif mapping:
-            self._run("set_many", call, None)
+            self._run("set_many", call, None, keys=[self._k(k) for k in mapping])
 
     async def aset_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
         """Async :meth:`set_many`."""
@@ -71,18 +72,19 @@ class RedisBatch(RedisConnection):
         if call is None:
             await self.adelete_many(mapping)
         elif mapping:
-            await self._arun("set_many", call, None)
+            await self._arun("set_many", call, None, keys=[self._k(k) for k in mapping])
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove ``keys`` (one ``UNLINK``); return how many existed."""
         names = [self._k(k) for k in check_keys(keys)]
         if not names:
             return 0
-        return int(self._run("delete_many", lambda side: side.client.unlink(*names), 0))
+        return int(self._run("delete_many", lambda side: side.client.unlink(*names), 0, keys=names))
 
     async def adelete_many(self, keys: Iterable[str]) -> int:
         """Async :meth:`delete_many`."""
         names = [self._k(k) for k in check_keys(keys)]
         if not names:
             return 0
-        return int(await self._arun("delete_many", lambda side: side.client.unlink(*names), 0))
+        call: Call = lambda side: side.client.unlink(*names)  # noqa: E731
+        return int(await self._arun("delete_many", call, 0, keys=names))

@@ -25,6 +25,7 @@ from redis.retry import Retry
 
 from cache._clock import Clock, system_clock
 from cache._recorder import NULL_RECORDER, StatsRecorder
+from cache.backend.base import current_attempt
 from cache.errors import BackendUnavailableError
 
 __all__ = [
@@ -164,12 +165,13 @@ class OutagePolicy:
     otherwise its failure is counted, logged at a limited rate and the call
     returns its fallback (a miss, a no-op write).
 
-    After ``trip_after`` consecutive failures to reach the server the circuit
-    opens for ``cooldown`` seconds (read on ``clock``): calls return their
-    fallback at once (or raise, as above) instead of waiting on timeouts, then
-    one call tries the server again. A command the server refused (a
-    ``ResponseError``) is no outage: it is counted in :attr:`refused` and
-    leaves the circuit alone.
+    After ``trip_after`` consecutive failures to reach a server the circuit of
+    that server (its *scope*: a cluster has one per node, so a dead node
+    leaves the others' keys alone) opens for ``cooldown`` seconds (read on
+    ``clock``): calls return their fallback at once (or raise, as above)
+    instead of waiting on timeouts, then one call tries the server again. A
+    command the server refused (a ``ResponseError``) is no outage: it is
+    counted in :attr:`refused` and leaves the circuit alone.
     Corrupt or foreign bytes read back are counted in :attr:`corrupt`.
     """
 
@@ -194,8 +196,10 @@ class OutagePolicy:
         self.refused = 0
         #: Values read back that could not be decoded (served as misses).
         self.corrupt = 0
-        self._consecutive = 0
-        self._open_until = 0.0
+        #: Per scope (a cluster node's name; "" for a single server): failures
+        #: in a row, and until when its circuit is open.
+        self._consecutive: dict[str, int] = {}
+        self._open_until: dict[str, float] = {}
         self._lock = threading.Lock()
         self._outage_log = _RateLimitedLog(log_interval, clock)
         self._data_log = _RateLimitedLog(log_interval, clock)
@@ -217,40 +221,57 @@ class OutagePolicy:
     def _raises(self, operation: str) -> bool:
         return self.strict or operation in MUST_APPLY
 
-    def allow(self, operation: str = "call") -> bool:
-        """Return False while the circuit is open (the call should not be tried).
+    def _open(self, scope: str) -> bool:
+        until = self._open_until.get(scope)
+        return until is not None and self.clock() < until
 
-        Raises instead when the call is strict or must apply.
+    def allow(self, operation: str = "call", scope: str = "") -> bool:
+        """Return False while ``scope``'s circuit is open (the call should not be tried).
+
+        Also False when a call to ``scope`` already failed in the running
+        attempt (:func:`~cache.backend.base.one_attempt`): an operation waits
+        on a failing server once at most. Raises instead when the call is
+        strict or must apply.
         """
-        if self._open_until and self.clock() < self._open_until:
-            with self._lock:
-                self.errors += 1
-            self.stats.record_error()
-            if self._raises(operation):
-                raise BackendUnavailableError(
-                    f"Redis {operation} was not applied: Redis is unavailable "
-                    f"(circuit open after {self.trip_after} failures); retry it later"
-                )
-            return False
-        return True
+        attempt = current_attempt()
+        gave_up = attempt is not None and attempt.gave_up(scope)
+        if not gave_up and not (self._open_until and self._open(scope)):
+            return True
+        if attempt is not None:
+            attempt.note(scope)  # not tried, so not applied: the operation goes on without it
+        with self._lock:
+            self.errors += 1
+        self.stats.record_error()
+        if self._raises(operation):
+            why = (
+                "an earlier call of this operation failed"
+                if gave_up
+                else f"circuit open after {self.trip_after} failures"
+            )
+            raise BackendUnavailableError(
+                f"Redis {operation} was not applied: Redis is unavailable ({why}); retry it later"
+            )
+        return False
 
-    def succeeded(self) -> None:
-        """Note a call the server answered: close the circuit."""
-        if self._consecutive:
+    def succeeded(self, scope: str = "") -> None:
+        """Note a call ``scope`` answered: close its circuit."""
+        if self._consecutive.get(scope):
             with self._lock:
-                if self._consecutive >= self.trip_after:
-                    log.warning("Redis is reachable again")
-                self._consecutive = 0
-                self._open_until = 0.0
+                if self._consecutive.pop(scope, 0) >= self.trip_after:
+                    log.warning("Redis is reachable again%s", f" ({scope})" if scope else "")
+                self._open_until.pop(scope, None)
 
-    def failed(self, operation: str, exc: BaseException) -> None:
-        """Count and log a failure to reach the server; raise if strict or must apply."""
+    def failed(self, operation: str, exc: BaseException, scope: str = "") -> None:
+        """Count and log a failure to reach ``scope``; raise if strict or must apply."""
+        attempt = current_attempt()
+        if attempt is not None:
+            attempt.note(scope)
         now = self.clock()
         with self._lock:
             self.errors += 1
-            self._consecutive += 1
-            if self._consecutive >= self.trip_after:
-                self._open_until = now + self.cooldown
+            count = self._consecutive[scope] = self._consecutive.get(scope, 0) + 1
+            if count >= self.trip_after:
+                self._open_until[scope] = now + self.cooldown
         self.stats.record_error()
         raises = self._raises(operation)
         self._outage_log.warn(
@@ -264,11 +285,11 @@ class OutagePolicy:
                 f"Redis {operation} failed and was not applied: {exc}"
             ) from exc
 
-    def refusal(self, operation: str, exc: BaseException) -> None:
+    def refusal(self, operation: str, exc: BaseException, scope: str = "") -> None:
         """Count a command the server refused (not an outage); raise if strict or must apply."""
         with self._lock:
             self.refused += 1
-        self.succeeded()  # the server answered: it is reachable
+        self.succeeded(scope)  # the server answered: it is reachable
         self.stats.record_error()
         raises = self._raises(operation)
         self._data_log.warn("Redis refused %s: %r", operation, exc)

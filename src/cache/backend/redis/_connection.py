@@ -12,7 +12,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
+from collections.abc import Sequence
 from typing import Any
+
+from redis.crc import key_slot
 
 from cache._types import MISSING, Timeout
 from cache.backend.redis import _header as header
@@ -48,6 +52,24 @@ def _unencodable(exc: UnicodeEncodeError) -> InvalidKeyError:
         f"{exc.start}, which UTF-8 cannot encode; decode bytes with errors='replace' "
         "or hash the name first"
     )
+
+
+def _raised_by_client(exc: BaseException) -> bool:
+    """Return True if ``exc`` was raised inside redis-py (its innermost frame is the client's).
+
+    redis.asyncio's cluster client, writing on a connection that a node's
+    death reset, raises ``AttributeError`` (``'NoneType' object has no
+    attribute 'writelines'``: the connection's writer is gone) instead of a
+    ``ConnectionError``. That one is a connection failure; an AttributeError
+    from anywhere else (the library's own code, a serializer) is a bug, and
+    propagates.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{os.sep}redis{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
 class RedisConnection:
@@ -138,48 +160,77 @@ class RedisConnection:
         with contextlib.suppress(*FAILURES):  # the next read finds it again: still a miss
             self._sync.scripts["delete_if_equals"](keys=[k], args=[raw])
 
-    def _run(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
+    def _scope(self, keys: Sequence[str]) -> str:
+        """Return the circuit scope of a call on ``keys`` (prefixed names): their cluster node.
+
+        A single server, or a call naming no key, has one scope: "". Keys on
+        several nodes share the scope "*": a dead node's failures there never
+        open the circuit of a node that answers.
+        """
+        if not self.cluster or not keys:
+            return ""
+        try:
+            nodes = self._sync.client.nodes_manager
+            found = {nodes.get_node_from_slot(key_slot(k.encode())).name for k in keys}
+        except (*FAILURES, AttributeError, IndexError, KeyError):  # no map (yet): the one scope
+            return ""
+        return str(found.pop()) if len(found) == 1 else "*"
+
+    def _run(
+        self, name: str, call: Call, fallback: Any, replies: bool = False, keys: Sequence[str] = ()
+    ) -> Any:
         """Run ``call`` on the sync client under the outage policy.
 
         ``replies``: let the server's refusals raise as they are (the caller
         turns them into its own errors). Otherwise a refusal is counted apart
         from outages; both raise if the engine is strict or ``name`` must
-        apply (a removal), else the call returns ``fallback``.
+        apply (a removal), else the call returns ``fallback``. ``keys`` (the
+        prefixed names the call touches) pick the circuit: their cluster node's.
         """
-        if not self.outage.allow(name):
+        scope = self._scope(keys)
+        if not self.outage.allow(name, scope):
             return fallback
         try:
             result = call(self._sync)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc) from None
         except FAILURES as exc:
-            return self._failed(name, exc, fallback, replies)
-        self.outage.succeeded()
+            return self._failed(name, exc, fallback, replies, scope)
+        self.outage.succeeded(scope)
         return result
 
-    async def _arun(self, name: str, call: Call, fallback: Any, replies: bool = False) -> Any:
+    async def _arun(
+        self, name: str, call: Call, fallback: Any, replies: bool = False, keys: Sequence[str] = ()
+    ) -> Any:
         """Async :meth:`_run`, on this loop's asyncio client (or the sync one in a thread)."""
         side = await self._async.current()
         if side is None:
-            return await asyncio.to_thread(self._run, name, call, fallback, replies)
-        if not self.outage.allow(name):
+            return await asyncio.to_thread(self._run, name, call, fallback, replies, keys)
+        scope = self._scope(keys)
+        if not self.outage.allow(name, scope):
             return fallback
         try:
             result = await call(side)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc) from None
         except FAILURES as exc:
-            return self._failed(name, exc, fallback, replies)
-        self.outage.succeeded()
+            return self._failed(name, exc, fallback, replies, scope)
+        except AttributeError as exc:
+            if not (self.cluster and _raised_by_client(exc)):
+                raise
+            return self._failed(name, exc, fallback, replies, scope)
+        self.outage.succeeded(scope)
         return result
 
-    def _failed(self, name: str, exc: Exception, fallback: Any, replies: bool) -> Any:
+    def _failed(
+        self, name: str, exc: Exception, fallback: Any, replies: bool, scope: str = ""
+    ) -> Any:
         if not is_refusal(exc):
-            self.outage.failed(name, exc)
+            self.outage.failed(name, exc, scope)
         elif replies:
             raise exc
         else:
-            self.outage.refusal(name, exc)
+            self.outage.refusal(name, exc, scope)
         return fallback
 
     def close(self) -> None:

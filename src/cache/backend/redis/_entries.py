@@ -52,11 +52,12 @@ class RedisEntries(RedisConnection):
 
     def lease(self, key: str, token: str, timeout: float) -> bool:
         """Take the lock ``key`` for ``token`` or extend it (one script); False when down."""
-        return bool(self._run("lease", self._lease(key, token, timeout), 0))
+        return bool(self._run("lease", self._lease(key, token, timeout), 0, keys=[self._k(key)]))
 
     async def alease(self, key: str, token: str, timeout: float) -> bool:
         """Async :meth:`lease`."""
-        return bool(await self._arun("lease", self._lease(key, token, timeout), 0))
+        call, k = self._lease(key, token, timeout), [self._k(key)]
+        return bool(await self._arun("lease", call, 0, keys=k))
 
     def _set_entry(self, key: str, value: Any, timeout: Timeout, refs: Sequence[str]) -> Call:
         k = self._k(check_key(key))
@@ -71,13 +72,15 @@ class RedisEntries(RedisConnection):
         self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
     ) -> None:
         """Store ``value`` with the keys it depends on, in a header before the value."""
-        self._run("set_entry", self._set_entry(key, value, timeout, refs), None)
+        call = self._set_entry(key, value, timeout, refs)
+        self._run("set_entry", call, None, keys=[self._k(key)])
 
     async def aset_entry(
         self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
     ) -> None:
         """Async :meth:`set_entry`."""
-        await self._arun("set_entry", self._set_entry(key, value, timeout, refs), None)
+        call = self._set_entry(key, value, timeout, refs)
+        await self._arun("set_entry", call, None, keys=[self._k(key)])
 
     def _claim_args(self, key: str, claim: Claim | None) -> tuple[list[str], list[Any]]:
         k, claim = self._k(check_key(key)), check_claim(claim)
@@ -115,7 +118,7 @@ class RedisEntries(RedisConnection):
         if self.cluster:
             return self._get_entry_cluster(key, keys, args)
         call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
-        return self._entry(key, self._run("get_entry", call, None))
+        return self._entry(key, self._run("get_entry", call, None, keys=keys))
 
     async def aget_entry(self, key: str, claim: Claim | None = None) -> Entry:
         """Async :meth:`get_entry`."""
@@ -123,7 +126,7 @@ class RedisEntries(RedisConnection):
         if self.cluster:
             return await asyncio.to_thread(self._get_entry_cluster, key, keys, args)
         call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
-        return self._entry(key, await self._arun("get_entry", call, None))
+        return self._entry(key, await self._arun("get_entry", call, None, keys=keys))
 
     def _get_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
         def read(side: Side) -> Any:
@@ -132,17 +135,18 @@ class RedisEntries(RedisConnection):
             pipe.pttl(keys[0])
             return pipe.execute()
 
-        raw, ttl = self._run("get_entry", read, [None, -2])
+        raw, ttl = self._run("get_entry", read, [None, -2], keys=keys[:1])
         if raw is None:
             return Entry(MISSING)
         names = header.decode(raw)[0]
         ref_raws: list[Any] = []
         if names:
-            ref_raws = self._run("get_entry", lambda side: side.mget(names), [None] * len(names))
+            refs: Call = lambda side: side.mget(names)  # noqa: E731
+            ref_raws = self._run("get_entry", refs, [None] * len(names), keys=names)
         claimed = 0
         if args[2] >= 0 and 0 <= ttl <= args[2]:
             # The token is not held yet: the lease script takes the lock only if free.
             lease = [args[0], args[1], self._deadline()]
             claim = lambda side: side.scripts["lease"](keys=[keys[1]], args=lease)  # noqa: E731
-            claimed = bool(self._run("get_entry", claim, False))
+            claimed = bool(self._run("get_entry", claim, False, keys=keys[1:]))
         return self._entry(key, [raw, ref_raws, claimed])

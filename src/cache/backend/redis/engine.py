@@ -161,12 +161,12 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return the value under ``key``, or ``default`` (also when Redis is down)."""
-        value = self._load(self._run("get", self._get(key), None), key)
+        value = self._load(self._run("get", self._get(key), None, keys=[self._k(key)]), key)
         return default if value is MISSING else value
 
     async def aget(self, key: str, default: Any = None) -> Any:
         """Async :meth:`get`."""
-        value = self._load(await self._arun("get", self._get(key), None), key)
+        value = self._load(await self._arun("get", self._get(key), None, keys=[self._k(key)]), key)
         return default if value is MISSING else value
 
     def set(self, key: str, value: Any, timeout: Timeout = None) -> None:
@@ -175,7 +175,7 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         if call is None:
             self.delete(key)
         else:
-            self._run("set", call, None)
+            self._run("set", call, None, keys=[self._k(key)])
 
     async def aset(self, key: str, value: Any, timeout: Timeout = None) -> None:
         """Async :meth:`set`."""
@@ -183,31 +183,31 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         if call is None:
             await self.adelete(key)
         else:
-            await self._arun("set", call, None)
+            await self._arun("set", call, None, keys=[self._k(key)])
 
     def add(self, key: str, value: Any, timeout: Timeout = None) -> bool:
         """Store only if absent (``SET NX``); False when Redis is down."""
         call = self._set(key, value, timeout, nx=True)
         if call is None:
             return not self.has_key(key)
-        return bool(self._run("add", call, False))
+        return bool(self._run("add", call, False, keys=[self._k(key)]))
 
     async def aadd(self, key: str, value: Any, timeout: Timeout = None) -> bool:
         """Async :meth:`add`."""
         call = self._set(key, value, timeout, nx=True)
         if call is None:
             return not await self.ahas_key(key)
-        return bool(await self._arun("add", call, False))
+        return bool(await self._arun("add", call, False, keys=[self._k(key)]))
 
     def delete(self, key: str) -> bool:
         """Remove ``key`` (``UNLINK``); return True if it existed."""
         k = self._k(check_key(key))
-        return bool(self._run("delete", lambda side: side.client.unlink(k), 0))
+        return bool(self._run("delete", lambda side: side.client.unlink(k), 0, keys=[k]))
 
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
         k = self._k(check_key(key))
-        return bool(await self._arun("delete", lambda side: side.client.unlink(k), 0))
+        return bool(await self._arun("delete", lambda side: side.client.unlink(k), 0, keys=[k]))
 
     def _delete_if(self, key: str, expected: Any) -> Call:
         k, data = self._k(check_key(key)), self._dump(expected)
@@ -215,11 +215,13 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
 
     def delete_if_equals(self, key: str, expected: Any) -> bool:
         """Remove ``key`` only if it holds ``expected`` (one atomic script)."""
-        return bool(self._run("delete_if_equals", self._delete_if(key, expected), 0))
+        call, k = self._delete_if(key, expected), [self._k(key)]
+        return bool(self._run("delete_if_equals", call, 0, keys=k))
 
     async def adelete_if_equals(self, key: str, expected: Any) -> bool:
         """Async :meth:`delete_if_equals`."""
-        return bool(await self._arun("delete_if_equals", self._delete_if(key, expected), 0))
+        call, k = self._delete_if(key, expected), [self._k(key)]
+        return bool(await self._arun("delete_if_equals", call, 0, keys=k))
 
     def _touch(self, key: str, timeout: Timeout) -> tuple[Call, bool]:
         k = self._k(check_key(key))
@@ -235,12 +237,13 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         MISSING too when Redis is down (and ``strict`` is off).
         """
         k = self._k(check_key(key))
-        return _seconds_left(int(self._run("ttl", lambda side: side.client.pttl(k), -2)))
+        return _seconds_left(int(self._run("ttl", lambda side: side.client.pttl(k), -2, keys=[k])))
 
     async def attl(self, key: str) -> float | Missing | None:
         """Async :meth:`ttl`."""
         k = self._k(check_key(key))
-        return _seconds_left(int(await self._arun("ttl", lambda side: side.client.pttl(k), -2)))
+        reply = await self._arun("ttl", lambda side: side.client.pttl(k), -2, keys=[k])
+        return _seconds_left(int(reply))
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
         """Give ``key`` a new timeout; return True if it exists.
@@ -249,18 +252,19 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         it cannot be confirmed (issue 1).
         """
         call, removes = self._touch(key, timeout)
-        return bool(self._run("delete" if removes else "touch", call, 0))
+        return bool(self._run("delete" if removes else "touch", call, 0, keys=[self._k(key)]))
 
     async def atouch(self, key: str, timeout: Timeout = None) -> bool:
         """Async :meth:`touch`."""
         call, removes = self._touch(key, timeout)
-        return bool(await self._arun("delete" if removes else "touch", call, 0))
+        k = [self._k(key)]
+        return bool(await self._arun("delete" if removes else "touch", call, 0, keys=k))
 
     def incr(self, key: str, delta: int = 1) -> int:
         """Add ``delta`` atomically (``INCRBY``); 0 when Redis is down."""
         call = self._incr(key, delta)
         try:
-            return int(self._run("incr", call, 0, replies=True))
+            return int(self._run("incr", call, 0, replies=True, keys=[self._k(key)]))
         except ResponseError as exc:  # raised through _run: not an outage
             raise self._incr_error(key, exc) from None
 
@@ -268,7 +272,7 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         """Async :meth:`incr`."""
         call = self._incr(key, delta)
         try:
-            return int(await self._arun("incr", call, 0, replies=True))
+            return int(await self._arun("incr", call, 0, replies=True, keys=[self._k(key)]))
         except ResponseError as exc:
             raise self._incr_error(key, exc) from None
 
