@@ -154,3 +154,32 @@ def test_issue_2_an_evicted_tag_version_makes_its_entries_unreachable(
         entry = cache.get_entry(key)
         assert entry.value == key and not tags.matches(versions, entry.refs)
     assert tags.get_versions({"posts"}) != versions  # a new random version, not the old one
+
+
+def test_a_lost_registry_is_relearned_by_a_complete_pass(
+    evicting: Callable[[str], tuple[RedisCache, redis.Redis]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After one SCAN-based pass the registry is intact again: later calls take the fast path."""
+    cache, raw = evicting("allkeys-lru")
+    invalidator = CacheInvalidator(cache)
+    for key in PAGES:
+        cache.set(key, key)
+    invalidator.register_keys(PAGES)
+    _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
+    stored = _stored(raw, PAGES)
+    assert stored, "every entry was evicted too: nothing to show"
+    assert invalidator.invalidate_prefix("page:") == len(stored)  # found by SCAN
+    assert raw.get(MARKER) == b"ok", "the registry is still marked lost"
+    scans: list[str] = []
+    live_keys = cache._live_keys
+    monkeypatch.setattr(cache, "_live_keys", lambda *a: scans.append("scan") or live_keys(*a))
+    cache.set("page:new", "new")
+    invalidator.register_key("page:new")
+    assert invalidator.invalidate_prefix("page:") == 1
+    assert cache.get("page:new") is None
+    assert scans == [], "the registry was read by SCAN again"
+
+
+#: The registry's marker (intact, lost, being relearned).
+MARKER = REGISTRY[: -len(b"lex")] + b"gen"

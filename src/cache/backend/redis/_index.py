@@ -6,13 +6,16 @@ by-score set serves age cleanup. Scripts keep the two in step.
 An index can be evicted (issue 2: ``maxmemory-policy allkeys-*``). The marker
 tells an intact index from a lost or recreated one (``_scripts.STATE``); a
 range read of a lost index also lists the live keys of the namespace in that
-range (``SCAN``), so that what the index guarded is still found: correct, if
-slower (every such read scans the namespace).
+range (``SCAN``), so that what the index guarded is still found; that
+complete pass also relearns the index (every live key of the namespace
+becomes a member) and marks it intact, so later reads are fast again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,6 +46,10 @@ def _decoded(names: Any) -> list[str]:
         except UnicodeDecodeError:  # not written by this engine: no key of it
             continue
     return found
+
+
+def _script(name: str, keys: list[str], args: list[Any]) -> Call:
+    return lambda side: side.scripts[name](keys=keys, args=args)
 
 
 class RedisIndex(RedisConnection):
@@ -109,7 +116,9 @@ class RedisIndex(RedisConnection):
         reserved, cut = self._prefix + RESERVED_PREFIX, len(self._prefix)
         return [n[cut:] for n in names if not n.startswith(reserved)]
 
-    def _answer(self, reply: Any, prefix: str, after: str, limit: int | None) -> list[str]:
+    def _answer(
+        self, index: str, reply: Any, prefix: str, after: str, limit: int | None
+    ) -> list[str]:
         """Return the members of a range reply; for a lost index, with the live keys in range."""
         if not reply:
             return []
@@ -117,9 +126,29 @@ class RedisIndex(RedisConnection):
         members = _decoded(members)
         if state not in (b"lost", "lost"):
             return members
-        live = self._run("index_scan", lambda side: self._live_keys(side, prefix), [])
+        live = [k for k in self._relearn(index) if k.startswith(prefix)]
         merged = sorted({*members, *(k for k in live if k > after)})
         return merged if limit is None else merged[:limit]
+
+    def _relearn(self, index: str) -> list[str]:
+        """Return the live keys of the namespace (a ``SCAN``), relearned as the index's members.
+
+        The pass is complete, so the index then holds every key it may have
+        held and is marked intact again: later reads take the fast path
+        (unless it was evicted again meanwhile). Best effort: a failed step
+        leaves it lost, and the next read tries again.
+        """
+        keys, token = self._ix(index), uuid.uuid4().hex
+        began = self._run("index_add", _script("index_begin", keys, [token]), 0, keys=keys[:1])
+        live: list[str] = self._run("index_scan", lambda side: self._live_keys(side, ""), [])
+        score = repr(time.time())
+        for start in range(0, max(len(live), 1), lua.BATCH):
+            if not began:
+                break
+            last = "1" if start + lua.BATCH >= len(live) else "0"
+            args = [token, score, last, *live[start : start + lua.BATCH]]
+            began = self._run("index_add", _script("index_relearn", keys, args), 0, keys=keys[:1])
+        return live
 
     def index_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
         """Return members starting with ``prefix`` (``ZRANGEBYLEX``), at most ``limit``.
@@ -128,13 +157,13 @@ class RedisIndex(RedisConnection):
         with ``prefix`` (a ``SCAN``): the members it may have had.
         """
         call = self._prefix_call(index, prefix, limit)
-        return self._answer(self._run("index_prefix", call, None), prefix, "", limit)
+        return self._answer(index, self._run("index_prefix", call, None), prefix, "", limit)
 
     async def aindex_prefix(self, index: str, prefix: str, limit: int | None = None) -> list[str]:
         """Async :meth:`index_prefix`."""
         call = self._prefix_call(index, prefix, limit)
         reply = await self._arun("index_prefix", call, None)
-        return await asyncio.to_thread(self._answer, reply, prefix, "", limit)
+        return await asyncio.to_thread(self._answer, index, reply, prefix, "", limit)
 
     def _scan_call(self, index: str, after: str, count: int) -> Call:
         if not isinstance(after, str):
@@ -148,13 +177,13 @@ class RedisIndex(RedisConnection):
         If the index was lost, the live keys of the namespace count as members.
         """
         call = self._scan_call(index, after, count)
-        return self._answer(self._run("index_scan", call, None), "", after, count)
+        return self._answer(index, self._run("index_scan", call, None), "", after, count)
 
     async def aindex_scan(self, index: str, after: str = "", count: int = 1000) -> list[str]:
         """Async :meth:`index_scan`."""
         call = self._scan_call(index, after, count)
         reply = await self._arun("index_scan", call, None)
-        return await asyncio.to_thread(self._answer, reply, "", after, count)
+        return await asyncio.to_thread(self._answer, index, reply, "", after, count)
 
     def _script(self, name: str, index: str, arg: Any) -> Call:
         keys = self._ix(index)

@@ -119,7 +119,7 @@ INDEX_ADD = (
     STATE
     + """
 local state = index_state()
-if state ~= 'ok' then
+if state ~= 'ok' and not redis.call('ZSCORE', KEYS[1], '') then
   redis.call('SET', KEYS[3], state == 'none' and 'ok' or 'lost')
   redis.call('ZADD', KEYS[1], 0, '')
 end
@@ -141,6 +141,33 @@ local state = index_state()
 return {state, redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])}
 """
 )
+
+# Relearning a lost index (KEYS as above): BEGIN marks it 'scan:<token>'
+# (still not 'ok') before the caller SCANs the namespace; RELEARN adds the
+# live keys found (ARGV[1] token, ARGV[2] score, ARGV[3] '1' on the last
+# batch, then the members) and, on the last batch, marks it 'ok' again:
+# only if the marker still holds the token and the set was not evicted
+# since (a set recreated meanwhile is marked 'lost' by INDEX_ADD).
+INDEX_BEGIN = (
+    STATE
+    + """
+if index_state() ~= 'lost' then return 0 end
+redis.call('ZADD', KEYS[1], 0, '')
+redis.call('SET', KEYS[3], 'scan:' .. ARGV[1])
+return 1
+"""
+)
+
+INDEX_RELEARN = """
+if redis.call('GET', KEYS[3]) ~= 'scan:' .. ARGV[1] then return 0 end
+if not redis.call('ZSCORE', KEYS[1], '') then return 0 end
+for i = 4, #ARGV do
+  redis.call('ZADD', KEYS[1], 0, ARGV[i])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[i])
+end
+if ARGV[3] == '1' then redis.call('SET', KEYS[3], 'ok') end
+return 1
+"""
 
 # KEYS as above; ARGV members.
 INDEX_REMOVE = """
@@ -212,6 +239,8 @@ BY_NAME = {
     "touch": TOUCH,
     "index_add": INDEX_ADD,
     "index_range": INDEX_RANGE,
+    "index_begin": INDEX_BEGIN,
+    "index_relearn": INDEX_RELEARN,
     "index_remove": INDEX_REMOVE,
     "index_remove_below": INDEX_REMOVE_BELOW,
     "index_trim": INDEX_TRIM,
