@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 import uuid
@@ -19,11 +20,79 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from cache.advanced.coordination import Renewal, lease_for
-from cache.backend.base import CacheBackend
+from cache.backend.base import LOST_LEASES, Attempt, CacheBackend, one_attempt
 from cache.errors import CacheError
 
-__all__ = ["Refresher"]
+__all__ = ["LEASE", "Refresher", "Renewal", "lease_for"]
+
+#: Seconds a fill or refresh lock lives unless its holder renews it: a holder
+#: that died (or a lock nobody holds) is gone this soon (issue 4).
+LEASE = 3.0
+
+
+def lease_for(lock_timeout: float) -> float:
+    """Return the lease of a lock whose owner asked for ``lock_timeout``: at most :data:`LEASE`."""
+    return min(lock_timeout, LEASE)
+
+
+class Renewal:
+    """Extend a held lock every third of its lease, in the background, until stopped.
+
+    A thread for sync holders, a task for async ones. Stops by itself when the
+    lock is no longer the token's (it expired and another took it).
+    """
+
+    def __init__(self, cache: CacheBackend, key: str, token: str, lease: float) -> None:
+        self.cache, self.key, self.token, self.lease = cache, key, token, lease
+        self._stop = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def renew(self) -> bool:
+        """Extend the lock now; False if the token no longer holds it (unconfirmed: True)."""
+        try:
+            return self.cache.lease(self.key, self.token, self.lease)
+        except CacheError:  # not confirmed: try again at the next beat
+            return True
+
+    async def arenew(self) -> bool:
+        """Async :meth:`renew`."""
+        try:
+            return await self.cache.alease(self.key, self.token, self.lease)
+        except CacheError:
+            return True
+
+    def start(self) -> None:
+        """Renew from a daemon thread."""
+
+        def run() -> None:
+            while not self._stop.wait(self.lease / 3) and self.renew():
+                pass
+
+        threading.Thread(target=run, name="cache-lease", daemon=True).start()
+
+    def astart(self) -> None:
+        """Renew from a task of the running event loop."""
+
+        async def run() -> None:
+            while not self._stop.is_set():
+                await asyncio.sleep(self.lease / 3)
+                if self._stop.is_set() or not await self.arenew():
+                    return
+
+        # A fresh context: the renewal is no part of the attempt that took the lock.
+        self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, run())
+
+    def stop(self) -> None:
+        """Stop renewing (the lock then lives at most one lease more)."""
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+
+
+def _note_lost(attempt: Attempt, token: str) -> None:
+    """Note ``token``'s lease as held by nobody if a call of ``attempt`` failed."""
+    if attempt.failed:
+        LOST_LEASES.add(token)
 
 
 class Refresher:
@@ -66,8 +135,10 @@ class Refresher:
         if claimed is not None:
             return claimed  # shortened to a lease by the refresh, off the reader's path
         token = uuid.uuid4().hex
-        if self.cache.lease(lock, token, self.lock_timeout):
-            return token
+        with one_attempt() as attempt:
+            if self.cache.lease(lock, token, self.lock_timeout):
+                return token
+            _note_lost(attempt, token)  # a request that failed may still be applied
         self._unclaim_here(lock)
         return None
 
@@ -78,8 +149,10 @@ class Refresher:
         if claimed is not None:
             return claimed
         token = uuid.uuid4().hex
-        if await self.cache.alease(lock, token, self.lock_timeout):
-            return token
+        with one_attempt() as attempt:
+            if await self.cache.alease(lock, token, self.lock_timeout):
+                return token
+            _note_lost(attempt, token)
         self._unclaim_here(lock)
         return None
 
@@ -98,8 +171,11 @@ class Refresher:
                 refresh()
             finally:
                 renewal.stop()
-                with contextlib.suppress(CacheError):  # unconfirmed: it ends with its lease
-                    self.cache.delete_if_equals(lock, token)
+                with one_attempt() as attempt, contextlib.suppress(CacheError):
+                    try:  # unconfirmed: this process's waiters break it, others wait a lease
+                        self.cache.delete_if_equals(lock, token)
+                    finally:
+                        _note_lost(attempt, token)
                 self._unclaim_here(lock)
 
         future = self._executor.submit(run)
@@ -123,11 +199,15 @@ class Refresher:
                 await refresh()
             finally:
                 renewal.stop()
-                with contextlib.suppress(CacheError):
-                    await self.cache.adelete_if_equals(lock, token)
+                with one_attempt() as attempt, contextlib.suppress(CacheError):
+                    try:
+                        await self.cache.adelete_if_equals(lock, token)
+                    finally:
+                        _note_lost(attempt, token)
                 self._unclaim_here(lock)
 
-        task = asyncio.get_running_loop().create_task(run())
+        # A fresh context: the refresh is no part of the attempt of the read that started it.
+        task = contextvars.Context().run(asyncio.get_running_loop().create_task, run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -1,16 +1,12 @@
 """Coordination of concurrent fills: single flight in one process, a fill lock across processes.
 
-``SingleFlight`` and ``AsyncSingleFlight`` run a generator once per key among
-the threads or tasks of one process; every waiter receives the leader's value
-or its exception. ``FillLock`` does the same across processes through a lock
-key in the backend: one fills a missing key, the rest wait for its entry.
-When the lock disappears, a waiter tries to take it, which reads the entry
-once more: a holder that just stored is found, and one that stored nothing
-(it failed, or its result could not be shared) leaves the lock to the waiter,
-who computes the value. Past ``wait`` seconds, or when the backend answers
-neither the lock nor the entry, the waiter computes without the lock. Used by
-the HTTP middlewares, stale-while-revalidate and ``@cached``; in-process
-callers are collapsed by a single flight before they reach the fill lock.
+``SingleFlight`` and ``AsyncSingleFlight`` run a generator once per key in a
+process; every waiter receives the leader's value or its exception.
+``FillLock`` does the same across processes through a lock key: one fills a
+missing key, the rest wait for its entry. When the lock disappears, a waiter
+tries to take it, which reads the entry once more. Past ``wait`` seconds, or
+once a backend call of the wait failed, the waiter computes without the lock.
+Used by the HTTP middlewares, stale-while-revalidate and ``@cached``.
 """
 
 from __future__ import annotations
@@ -24,7 +20,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from cache.backend.base import CacheBackend, Entry
+from cache.advanced._refresher import LEASE, Renewal, lease_for
+from cache.backend.base import LOST_LEASES, CacheBackend, Entry, one_attempt
 from cache.backend.validation import reserved_key
 from cache.errors import CacheError
 
@@ -191,9 +188,8 @@ class AsyncSingleFlight:
                     del self._runs[key]
 
 
-#: Seconds between looks at an entry another process is filling: short at
-#: first (most fills are quick), then longer, so that a waiter on a slow fill
-#: does not hammer the backend (three commands a look).
+#: Seconds between looks at an entry another process fills: short at first (most
+#: fills are quick), then longer, not to hammer the backend (three commands a look).
 FIRST_POLL = 0.005
 MAX_POLL = 0.1
 
@@ -209,68 +205,6 @@ def poll_delays() -> Iterator[float]:
 #: Seconds a waiter waits for a fill by default (``@cached``): the holder is
 #: alive as long as it renews its lease, so this bounds a slow fill, not a dead one.
 LOCK_TIMEOUT = 30.0
-
-#: Seconds a fill or refresh lock lives unless its holder renews it: a holder
-#: that died (or a lock nobody holds) is gone this soon (issue 4).
-LEASE = 3.0
-
-
-def lease_for(lock_timeout: float) -> float:
-    """Return the lease of a lock whose owner asked for ``lock_timeout``: at most :data:`LEASE`."""
-    return min(lock_timeout, LEASE)
-
-
-class Renewal:
-    """Extend a held lock every third of its lease, in the background, until stopped.
-
-    A thread for sync holders, a task for async ones. Stops by itself when the
-    lock is no longer the token's (it expired and another took it).
-    """
-
-    def __init__(self, cache: CacheBackend, key: str, token: str, lease: float) -> None:
-        self.cache, self.key, self.token, self.lease = cache, key, token, lease
-        self._stop = threading.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def renew(self) -> bool:
-        """Extend the lock now; False if the token no longer holds it (unconfirmed: True)."""
-        try:
-            return self.cache.lease(self.key, self.token, self.lease)
-        except CacheError:  # not confirmed: try again at the next beat
-            return True
-
-    async def arenew(self) -> bool:
-        """Async :meth:`renew`."""
-        try:
-            return await self.cache.alease(self.key, self.token, self.lease)
-        except CacheError:
-            return True
-
-    def start(self) -> None:
-        """Renew from a daemon thread."""
-
-        def run() -> None:
-            while not self._stop.wait(self.lease / 3) and self.renew():
-                pass
-
-        threading.Thread(target=run, name="cache-lease", daemon=True).start()
-
-    def astart(self) -> None:
-        """Renew from a task of the running event loop."""
-
-        async def run() -> None:
-            while not self._stop.is_set():
-                await asyncio.sleep(self.lease / 3)
-                if self._stop.is_set() or not await self.arenew():
-                    return
-
-        self._task = asyncio.get_running_loop().create_task(run())
-
-    def stop(self) -> None:
-        """Stop renewing (the lock then lives at most one lease more)."""
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
 
 
 class FillLock(Generic[T]):
@@ -308,9 +242,14 @@ class FillLock(Generic[T]):
         self.lock_timeout = lease_for(lock_timeout)
         self.token = uuid.uuid4().hex
         self.held = False
+        self._unsure = False  # a lease request of ours failed: the lock may be ours
+        self._holder: Any = None
         self._renewal: Renewal | None = None
 
-    def _took(self, took: bool, in_loop: bool) -> None:
+    def _took(self, took: bool, in_loop: bool, unconfirmed: bool) -> None:
+        # A lease request that failed may be applied later (a paused server
+        # resumes): its token is released, or noted lost, like a held one.
+        self._unsure = self._unsure or unconfirmed
         self.held = took
         if took and self._renewal is None:
             self._renewal = Renewal(self.cache, self.key, self.token, self.lock_timeout)
@@ -319,68 +258,93 @@ class FillLock(Generic[T]):
     def acquire_or_wait(self) -> T | None:
         """Return what another process stored, or None: fill now (with the lock if ``held``).
 
-        A caller given an entry still calls :meth:`release`.
+        A caller given an entry still calls :meth:`release`. One attempt
+        (:func:`~cache.backend.base.one_attempt`): once a call of it failed,
+        the waiter stops waiting and fills without the lock.
         """
-        deadline = time.monotonic() + self.wait
-        vacant = False
-        delays = poll_delays()
-        while True:
-            took = self.cache.lease(self.key, self.token, self.lock_timeout)
-            self._took(took, in_loop=False)
-            # Read even with the lock: its last holder may have stored just now.
-            found = self.usable(self.cache.get_entry(self.entry_key))
-            if found is not None or took:
-                return found
-            if time.monotonic() > deadline:
-                return None  # the holder is too slow: fill without the lock
-            if self.cache.get(self.key) is None:
-                if vacant:
+        with one_attempt() as attempt:
+            deadline, vacant, delays = time.monotonic() + self.wait, False, poll_delays()
+            while True:
+                failures = attempt.failures
+                took = self.cache.lease(self.key, self.token, self.lock_timeout)
+                self._took(took, in_loop=False, unconfirmed=attempt.failures > failures)
+                # Read even with the lock: its last holder may have stored just now.
+                found = self.usable(self.cache.get_entry(self.entry_key))
+                if found is not None or took:
+                    return found
+                if attempt.failures or time.monotonic() > deadline:
+                    return None  # the backend failed, or the holder is too slow: fill unlocked
+                step = self._after(self.cache.get(self.key), vacant)
+                if step == "give up":
                     return None  # no lock to take and none held: the backend is not answering
-                vacant = True  # the holder finished between our reads: look again at once
-                continue
-            vacant = False
-            time.sleep(next(delays))
+                if step == "break" and self.cache.delete_if_equals(self.key, self._holder):
+                    LOST_LEASES.discard(self._holder)
+                vacant = step == "look"
+                if step == "sleep":
+                    time.sleep(next(delays))
 
     async def aacquire_or_wait(self) -> T | None:
         """Async :meth:`acquire_or_wait`."""
-        deadline = time.monotonic() + self.wait
-        vacant = False
-        delays = poll_delays()
-        while True:
-            took = await self.cache.alease(self.key, self.token, self.lock_timeout)
-            self._took(took, in_loop=True)
-            found = self.usable(await self.cache.aget_entry(self.entry_key))
-            if found is not None or took:
-                return found
-            if time.monotonic() > deadline:
-                return None
-            if await self.cache.aget(self.key) is None:
-                if vacant:
+        with one_attempt() as attempt:
+            deadline, vacant, delays = time.monotonic() + self.wait, False, poll_delays()
+            while True:
+                failures = attempt.failures
+                took = await self.cache.alease(self.key, self.token, self.lock_timeout)
+                self._took(took, in_loop=True, unconfirmed=attempt.failures > failures)
+                found = self.usable(await self.cache.aget_entry(self.entry_key))
+                if found is not None or took:
+                    return found
+                if attempt.failures or time.monotonic() > deadline:
                     return None
-                vacant = True
-                continue
-            vacant = False
-            await asyncio.sleep(next(delays))
+                step = self._after(await self.cache.aget(self.key), vacant)
+                if step == "give up":
+                    return None
+                if step == "break" and await self.cache.adelete_if_equals(self.key, self._holder):
+                    LOST_LEASES.discard(self._holder)
+                vacant = step == "look"
+                if step == "sleep":
+                    await asyncio.sleep(next(delays))
+
+    def _after(self, holder: Any, vacant: bool) -> str:
+        """Return a waiter's next step, given the lock's ``holder`` (None: no lock).
+
+        "look" again at once (the holder finished between our reads), "give
+        up" (no lock twice: the backend is not answering), "break" a lease
+        nobody holds (:data:`~cache.backend.base.LOST_LEASES`), or "sleep".
+        """
+        self._holder = holder
+        if holder is None:
+            return "give up" if vacant else "look"
+        return "break" if holder in LOST_LEASES else "sleep"
 
     def _stop(self) -> bool:
         if self._renewal is not None:
             self._renewal.stop()
             self._renewal = None
-        held, self.held = self.held, False
+        held, self.held, self._unsure = self.held or self._unsure, False, False
         return held
 
     def release(self) -> None:
-        """Give the lock back if this process holds it.
+        """Give the lock back if this process holds it (or may: a lease request failed).
 
-        A release the backend cannot confirm is not an error here: unrenewed,
-        the lock ends with its lease.
+        A release the backend cannot confirm is not an error here: the token
+        joins :data:`~cache.backend.base.LOST_LEASES`, so that this process's
+        waiters break the lock at once; others wait at most one lease.
         """
         if self._stop():
-            with contextlib.suppress(CacheError):
-                self.cache.delete_if_equals(self.key, self.token)
+            with one_attempt() as attempt, contextlib.suppress(CacheError):
+                try:
+                    self.cache.delete_if_equals(self.key, self.token)
+                finally:
+                    if attempt.failed:
+                        LOST_LEASES.add(self.token)
 
     async def arelease(self) -> None:
         """Async :meth:`release`."""
         if self._stop():
-            with contextlib.suppress(CacheError):
-                await self.cache.adelete_if_equals(self.key, self.token)
+            with one_attempt() as attempt, contextlib.suppress(CacheError):
+                try:
+                    await self.cache.adelete_if_equals(self.key, self.token)
+                finally:
+                    if attempt.failed:
+                        LOST_LEASES.add(self.token)

@@ -1,11 +1,9 @@
 """StaleWhileRevalidateCache: serve stale values at once while one refresh runs.
 
-An entry is fresh for ``timeout`` seconds, then served stale for
-``stale_timeout`` more while exactly one background refresh runs per key (a
-lock in the backend, so one across processes too); past both it is
-regenerated in the caller. Concurrent callers of a missing key share one
-generator run, and its exception if it fails. A failed refresh keeps the stale
-value, is logged and counted as an error.
+Fresh for ``timeout`` seconds, then served stale for ``stale_timeout`` more
+while one background refresh runs per key (a lock in the backend); past both
+it is regenerated in the caller. Concurrent callers of a missing key share one
+generator run, and its exception; a failed refresh keeps the stale value.
 """
 
 from __future__ import annotations
@@ -23,13 +21,14 @@ from typing import Any
 
 from cache._clock import Clock
 from cache._types import Duration
+from cache.advanced import keyguard
 from cache.advanced._refresher import Refresher
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
 from cache.advanced.keyguard import guard_key, guard_tag
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend.base import LOST_LEASES, CacheBackend, Claim, Entry, current_attempt, one_attempt
 from cache.backend.validation import MAX_KEY_LENGTH, check_key, check_seconds, reserved_key
 from cache.errors import CacheTypeError
 
@@ -107,8 +106,6 @@ class StaleWhileRevalidateCache:
         self._flight = SingleFlight()
         self._aflight = AsyncSingleFlight()
 
-    # -- shared helpers -------------------------------------------------------
-
     @staticmethod
     def _job(
         key: str,
@@ -144,6 +141,8 @@ class StaleWhileRevalidateCache:
         now = self._clock()
         env = self._read(entry)
         claimed = claim.token if claim is not None and entry.claimed else None
+        if claim is not None and (attempt := current_attempt()) is not None and attempt.failed:
+            LOST_LEASES.add(claim.token)  # a paused server may take it when it resumes
         if env is not None and env.is_fresh(now):
             # A lock taken here means backend and clock disagree by a hair: give it back.
             return _Look(env, refresh=self._should_refresh_early(env, now), give_back=claimed)
@@ -195,7 +194,10 @@ class StaleWhileRevalidateCache:
         but not stored (e.g. ``lambda v: v is not None``).
         """
         job = self._job(key, generator, timeout, stale_timeout, tags, store_if)
-        started = time.perf_counter()
+        with one_attempt():  # a failing server is waited for once in the whole read
+            return self._get(job, time.perf_counter())
+
+    def _get(self, job: _Job, started: float) -> tuple[Any, bool]:
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         # Entry, tag versions and refresh lock: one read.
         look = self._look(self.cache.get_entry(job.key, claim), claim)
@@ -246,7 +248,7 @@ class StaleWhileRevalidateCache:
         # Versions are read before generating: an invalidation that lands while
         # the generator runs leaves the new entry already outdated, as it should.
         versions: dict[str, Any] = self.tags.get_versions(job.tags) if job.tags else {}
-        versions[guard_tag(job.key)] = self.cache.get(guard_key(job.key))
+        versions[guard_tag(job.key)] = keyguard.current(self.cache, job.key, self._life(job))
         started = self._clock()
         value = job.generator()
         if inspect.isawaitable(value):
@@ -293,20 +295,18 @@ class StaleWhileRevalidateCache:
 
     def invalidate(self, key: str, timeout: Duration, stale_timeout: Duration = 0) -> bool:
         """Remove ``key`` (written with these timeouts) for good; return True if it was stored."""
-        guard, lifetime = self._guard_for(key, timeout, stale_timeout)
-        self.cache.set(guard, uuid.uuid4().hex, lifetime)
+        job = self._job(key, lambda: None, timeout, stale_timeout, None, None)
+        self.cache.set(guard_key(job.key), uuid.uuid4().hex, self._life(job))
         return self.cache.delete(key)
 
     async def ainvalidate(self, key: str, timeout: Duration, stale_timeout: Duration = 0) -> bool:
         """Async :meth:`invalidate`."""
-        guard, lifetime = self._guard_for(key, timeout, stale_timeout)
-        await self.cache.aset(guard, uuid.uuid4().hex, lifetime)
+        job = self._job(key, lambda: None, timeout, stale_timeout, None, None)
+        await self.cache.aset(guard_key(job.key), uuid.uuid4().hex, self._life(job))
         return await self.cache.adelete(key)
 
-    def _guard_for(self, key: str, timeout: Duration, stale_timeout: Duration) -> tuple[str, float]:
-        job = self._job(key, lambda: None, timeout, stale_timeout, None, None)
-        lifetime = job.timeout + job.stale_timeout + self.lock_timeout
-        return guard_key(job.key), lifetime
+    def _life(self, job: _Job) -> float:  # a guard's lifetime: past any entry recording it
+        return job.timeout + job.stale_timeout + self.lock_timeout
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the background refreshes started so far have finished."""
@@ -315,8 +315,6 @@ class StaleWhileRevalidateCache:
     def close(self) -> None:
         """Wait for running refreshes and stop the worker threads."""
         self._refresher.close()
-
-    # -- async ----------------------------------------------------------------
 
     async def aget_with_swr(
         self,
@@ -330,7 +328,10 @@ class StaleWhileRevalidateCache:
     ) -> tuple[Any, bool]:
         """Async :meth:`get_with_swr`; ``generator`` may be async or plain (run in a thread)."""
         job = self._job(key, generator, timeout, stale_timeout, tags, store_if)
-        started = time.perf_counter()
+        with one_attempt():
+            return await self._aget(job, time.perf_counter())
+
+    async def _aget(self, job: _Job, started: float) -> tuple[Any, bool]:
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         look = self._look(await self.cache.aget_entry(job.key, claim), claim)
         if look.give_back is not None:
@@ -370,7 +371,7 @@ class StaleWhileRevalidateCache:
 
     async def _agenerate(self, job: _Job) -> Any:
         versions: dict[str, Any] = await self.tags.aget_versions(job.tags) if job.tags else {}
-        versions[guard_tag(job.key)] = await self.cache.aget(guard_key(job.key))
+        versions[guard_tag(job.key)] = await keyguard.acurrent(self.cache, job.key, self._life(job))
         started = self._clock()
         if inspect.iscoroutinefunction(job.generator):
             value = await job.generator()

@@ -154,7 +154,7 @@ def test_issue_11_a_store_over_a_mark_that_fails_leaves_the_call_its_result() ->
     def load(item: int) -> str:
         return f"item {item}"
 
-    assert load(1) == "item 1"
-    assert load.invalidate(1) is True  # leaves a mark
+    assert load(1) == "item 1"  # a miss stores over a mark of its own: failed, quietly
+    assert load.invalidate(1) is False  # nothing was stored; it leaves a mark
     assert load(1) == "item 1"  # computed; storing over the mark failed, quietly
     assert load(1) == "item 1"  # the mark stays: every call a miss, never an error

@@ -13,7 +13,7 @@ from cache.advanced.memo import _guard
 from cache.advanced.memo._config import Config, Options
 from cache.advanced.memo._protocol import BoundCached, Cached
 from cache.advanced.memo._state import State, get_default_cache
-from cache.backend.base import CacheBackend, Entry
+from cache.backend.base import CacheBackend, Entry, one_attempt
 
 if TYPE_CHECKING:
     from cache.advanced.swr import StaleWhileRevalidateCache
@@ -91,9 +91,14 @@ class Memo(Config[P, R]):
         seen: Any,
     ) -> Any:
         """Call the function; store its result (unless ``store_if`` refuses it) over ``seen``."""
-        value = self.func(*call[0], **call[1])
-        if self._keeps(value):
-            _guard.store_over(backend, key, seen, value, self.timeout)
+        fenced = _guard.fence(backend, key, seen, self._mark_timeout)
+        try:
+            value = self.func(*call[0], **call[1])
+            if self._keeps(value):
+                _guard.store_over(backend, key, fenced, value, self.timeout)
+                fenced = seen  # stored over, or not: no mark of ours to take back
+        finally:
+            _guard.unfence(backend, key, fenced, seen)
         return value
 
     async def _acompute(
@@ -104,9 +109,14 @@ class Memo(Config[P, R]):
         seen: Any,
     ) -> Any:
         """Async :meth:`_compute`."""
-        value = await self.func(*call[0], **call[1])  # type: ignore[misc]
-        if self._keeps(value):
-            await _guard.astore_over(backend, key, seen, value, self.timeout)
+        fenced = await _guard.afence(backend, key, seen, self._mark_timeout)
+        try:
+            value = await self.func(*call[0], **call[1])  # type: ignore[misc]
+            if self._keeps(value):
+                await _guard.astore_over(backend, key, fenced, value, self.timeout)
+                fenced = seen
+        finally:
+            await _guard.aunfence(backend, key, fenced, seen)
         return value
 
     # -- the backend -----------------------------------------------------------------
@@ -138,10 +148,11 @@ class Memo(Config[P, R]):
         key = self.key(*args, **kwargs)
         backend = self._backend()
         if self.plain:
-            value = backend.get(key, MISSING)
-            if value is not MISSING and not _guard.is_mark(value):
-                return value
-            return self._flight.do(key, lambda: self._fill(backend, key, args, kwargs))
+            with one_attempt():  # a failing server is waited for once in the whole call
+                value = backend.get(key, MISSING)
+                if value is not MISSING and not _guard.is_mark(value):
+                    return value
+                return self._flight.do(key, lambda: self._fill(backend, key, args, kwargs))
         value, _ = self._swr_for(backend).get_with_swr(key, **self._swr_call(args, kwargs))
         return value
 
@@ -164,24 +175,30 @@ class Memo(Config[P, R]):
         key = self.key(*args, **kwargs)
         backend = self._backend()
         if self.plain:
-            value = await backend.aget(key, MISSING)
-            if value is not MISSING and not _guard.is_mark(value):
-                return value
-
-            async def fill() -> Any:
-                seen = _Seen()
-                lock = FillLock(backend, key, seen, LOCK_TIMEOUT)
-                try:
-                    found = await lock.aacquire_or_wait()
-                    if found is not None:
-                        return found[0]
-                    return await self._acompute(backend, key, (args, kwargs), seen.raw)
-                finally:
-                    await lock.arelease()
-
-            return await self._aflight.do(key, fill)
+            with one_attempt():
+                return await self._aplain(backend, key, args, kwargs)
         value, _ = await self._swr_for(backend).aget_with_swr(key, **self._swr_call(args, kwargs))
         return value
+
+    async def _aplain(
+        self, backend: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        value = await backend.aget(key, MISSING)
+        if value is not MISSING and not _guard.is_mark(value):
+            return value
+
+        async def fill() -> Any:
+            seen = _Seen()
+            lock = FillLock(backend, key, seen, LOCK_TIMEOUT)
+            try:
+                found = await lock.aacquire_or_wait()
+                if found is not None:
+                    return found[0]
+                return await self._acompute(backend, key, (args, kwargs), seen.raw)
+            finally:
+                await lock.arelease()
+
+        return await self._aflight.do(key, fill)
 
     # -- invalidation ----------------------------------------------------------------
 
