@@ -82,13 +82,31 @@ class Demo:
         self.tags = CacheTag(self.cache)
         self.invalidator = CacheInvalidator(self.cache, registry="http")
         self.manager = ContentTypeCacheManager(self.cache, tag_manager=self.tags, stats=recorder)
+        # Two lifetimes: this cache keeps a page for `timeout` seconds (and
+        # drops it the moment it is invalidated); browsers get `no-cache`, so
+        # they ask again on each visit and an edit shows at once (a 304 when
+        # nothing changed).
+        browsers = "no-cache"
         self.manager.register_policy(
-            "page", CachePolicy(timeout=300, tags={"pages"}, vary_on=["Accept-Language"])
+            "page",
+            CachePolicy(
+                timeout=300, tags={"pages"}, vary_on=["Accept-Language"], cache_control=browsers
+            ),
         )
-        self.manager.register_policy("post", CachePolicy(timeout=600, tags={"posts"}))
-        self.manager.register_policy("author", CachePolicy(timeout=600, tags={"authors"}))
         self.manager.register_policy(
-            "api", CachePolicy(timeout=10, tags={"api"}, stale_while_revalidate=60)
+            "post", CachePolicy(timeout=600, tags={"posts"}, cache_control=browsers)
+        )
+        self.manager.register_policy(
+            "author", CachePolicy(timeout=600, tags={"authors"}, cache_control=browsers)
+        )
+        self.manager.register_policy(
+            "api",
+            CachePolicy(
+                timeout=10,
+                tags={"api"},
+                stale_while_revalidate=60,
+                cache_control="public, max-age=5",  # API clients may reuse it briefly
+            ),
         )
         self.warmer = CacheWarmer(self.cache, stats=recorder)
         self.warmer.register_warming_task(

@@ -174,7 +174,7 @@ async def test_inspect_a_stored_http_response(
     middleware = CacheMiddleware(app, manager, {"/page": "page"})
     transport = httpx.ASGITransport(app=middleware)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        assert (await client.get("/page")).headers["cache-status"].endswith("detail=stored")
+        assert (await client.get("/page")).headers["cache-status"].endswith("; stored")
     (key,) = CacheInvalidator(backend, registry="http").registered_keys("http:page:")
 
     shown = await asyncio.to_thread(run, "--url", url, "inspect", key)

@@ -60,7 +60,10 @@ class ProxyConfig:
 #: no stale-if-error); "documented": the configuration docs/http.md shows.
 CONFIGS = {
     "standard": ProxyConfig(
-        "standard", "policy timeout 1 ms, stale_if_error=0", policy_timeout=0.001, stale_if_error=0
+        "standard",
+        "policy timeout 1 ms, default stale_if_error (300 s)",
+        policy_timeout=0.001,
+        stale_if_error=300.0,
     ),
     "documented": ProxyConfig(
         "documented",

@@ -15,9 +15,9 @@ from cache.testing import FakeClock
 
 
 def test_cache_control_is_derived_when_omitted() -> None:
-    assert CachePolicy(timeout=600).cache_control == "public, max-age=600"
-    derived = CachePolicy(timeout=600, stale_while_revalidate=60).cache_control
-    assert derived == "public, max-age=600, stale-while-revalidate=60"
+    # Browsers revalidate with the cache, so an invalidation shows at once (issue 12).
+    assert CachePolicy(timeout=600).cache_control == "no-cache"
+    assert CachePolicy(timeout=600, stale_while_revalidate=60).cache_control == "no-cache"
     given = CachePolicy(timeout=600, cache_control="private, max-age=10").cache_control
     assert given == "private, max-age=10"
     assert CachePolicy(timeout=datetime.timedelta(minutes=5)).timeout == 300.0

@@ -32,7 +32,7 @@ def test_through_uvicorn(backend: CacheBackend, clock: FakeClock) -> None:
             first = client.get("/page/live")
             second = client.get("/page/live")
         assert first.status_code == second.status_code == 200
-        assert first.headers["cache-status"] == "cache; fwd=miss; detail=stored"
+        assert first.headers["cache-status"] == "cache; fwd=miss; fwd-status=200; stored"
         assert second.headers["cache-status"].startswith("cache; hit")
         assert second.text == first.text and app.calls["/page/live"] == 1
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -23,24 +22,25 @@ from cache.errors import CacheTypeError, CacheValueError, UnknownContentTypeErro
 __all__ = ["CachePolicy", "ContentTypeCacheManager"]
 
 
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if seconds == int(seconds) else str(math.ceil(seconds))
-
-
 @dataclass(frozen=True)
 class CachePolicy:
     """How one kind of content is cached; validated on construction, immutable.
 
     Args:
-        timeout: Seconds the content is fresh.
+        timeout: Seconds the content is fresh in this cache (for HTTP: when
+            the app's response states no freshness of its own).
         tags: Tags every entry of this kind carries (invalidate with ``CacheTag``).
         vary_on: Request header names whose values are part of the key
             (case-insensitive), as HTTP ``Vary``.
         stale_while_revalidate: Seconds past ``timeout`` a stale copy may be
             served while it is refreshed.
-        cache_control: The HTTP ``Cache-Control`` header; derived from the
-            other fields when omitted, e.g. ``public, max-age=600,
-            stale-while-revalidate=60``.
+        cache_control: The HTTP ``Cache-Control`` sent on to browsers and
+            downstream caches when the app sends none. By default
+            ``no-cache``: they keep a copy but ask again on each use, which
+            this cache answers (a 304 if unchanged), so an invalidation shows
+            at once. A longer browser lifetime (``public, max-age=600``) is
+            the app's choice: a browser then shows its copy until it expires,
+            whatever is invalidated here.
     """
 
     timeout: float
@@ -64,9 +64,8 @@ class CachePolicy:
                 raise CacheValueError(f"vary_on holds {name!r}, which is not a header name")
         control = self.cache_control
         if control is None:
-            control = f"public, max-age={_seconds_text(timeout)}"
-            if swr:
-                control += f", stale-while-revalidate={_seconds_text(swr)}"
+            # Browsers revalidate with this cache; they never hold an invalidated copy.
+            control = "no-cache"
         elif not isinstance(control, str) or not control.strip():
             raise CacheTypeError(f"cache_control must be a non-empty str, got {control!r}")
         object.__setattr__(self, "timeout", timeout)

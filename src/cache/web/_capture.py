@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container
+
 from cache.web import headers as h
 from cache.web._routes import (
     ASGIApp,
@@ -13,9 +15,13 @@ from cache.web._routes import (
     decode_headers,
     encode_headers,
 )
+from cache.web.rfc9111.exchange import cache_status
 from cache.web.stored import Captured, build_response
 
-__all__ = ["fetch_response", "send_stored"]
+__all__ = ["Judge", "fetch_response", "send_stored"]
+
+#: Given a response's status and headers, say why it may not be stored (or None).
+Judge = Callable[[int, h.Headers], "str | None"]
 
 
 async def fetch_response(
@@ -25,19 +31,20 @@ async def fetch_response(
     receive: Receive,
     send: Send,
     streamed: list[bool],
-    share: bool = True,
-    hold_errors: bool = False,
+    judge: Judge | None = None,
+    hold: Container[int] = (),
 ) -> Captured | None:
     """Run the app for a GET; return its response if storable, else stream it to ``send``.
 
     A HEAD is sent to the app as a GET, so that the stored response can
     answer later GETs; its client gets no body. ``streamed`` gets a True when
-    the response went to ``send``. ``share=False`` streams it in any case.
-    ``hold_errors``: keep a 5xx back (returned, not sent), so that a stale
-    copy can take its place.
+    the response went to ``send``. ``judge`` says whether a response may be
+    stored (None: stream it in any case). ``hold``: statuses kept back
+    (returned, not sent) whatever ``judge`` says: a 304 that validates the
+    stored copy, a 5xx a stale copy takes the place of.
     """
     head = scope["method"] == "HEAD"
-    capture = _Capture(send, max_body_size, streamed, head, share, hold_errors)
+    capture = _Capture(send, max_body_size, streamed, head, judge, hold)
     await app(dict(scope, method="GET") if head else scope, receive, capture)
     return capture.result()
 
@@ -51,15 +58,16 @@ class _Capture:
         max_body_size: int,
         streamed: list[bool],
         head: bool,
-        share: bool,
-        hold_errors: bool,
+        judge: Judge | None,
+        hold: Container[int],
     ) -> None:
         self.send = send
         self.max_body_size = max_body_size
         self.streamed = streamed
         self.head = head
-        self.hold_errors = hold_errors
-        self.passing = not share
+        self.judge = judge
+        self.hold = hold
+        self.passing = judge is None
         self.start: Message | None = None
         self.chunks: list[bytes] = []
         self.size = 0
@@ -78,10 +86,13 @@ class _Capture:
     async def _start(self, message: Message) -> None:
         self.start = message
         status = message["status"]
-        reason = h.storable_response(status, decode_headers(message.get("headers", [])))
-        if self.hold_errors and status >= 500:
-            reason = None  # held back, never stored (see Filler.miss)
-        if reason is not None or self.passing:
+        if self.passing or self.judge is None:
+            await self._stream("shared")
+            return
+        reason = self.judge(status, decode_headers(message.get("headers", [])))
+        if status in self.hold:
+            reason = None  # held back for the caller to decide (see Filler.miss)
+        if reason is not None:
             await self._stream(reason or "shared")
 
     async def _body(self, message: Message) -> None:
@@ -103,7 +114,7 @@ class _Capture:
         assert self.start is not None  # the app starts a response before its body
         self.passing = True
         self.streamed.append(True)
-        status = h.cache_status(False, fwd="miss", detail=detail)
+        status = cache_status(fwd="miss", detail=detail)
         headers = list(self.start.get("headers", [])) + encode_headers([("cache-status", status)])
         await self._through(dict(self.start, headers=headers))
 
@@ -123,10 +134,10 @@ class _Capture:
 
 
 async def send_stored(
-    request: Cacheable, send: Send, captured: Captured, status: str, age: float
+    request: Cacheable, send: Send, captured: Captured, status: str, now: float
 ) -> None:
     """Answer ``request`` with ``captured`` (a 304 if it matches); Cache-Status says ``status``."""
-    code, out, body = build_response(captured, request.headers, request.policy, status, age)
+    code, out, body = build_response(captured, request.headers, request.policy, status, now)
     await send({"type": "http.response.start", "status": code, "headers": encode_headers(out)})
     head = request.scope["method"] == "HEAD"
     await send({"type": "http.response.body", "body": b"" if head else body})

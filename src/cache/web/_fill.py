@@ -1,15 +1,17 @@
-"""The miss path of CacheMiddleware: ask the app once per key, store what may be shared.
+"""The trips to the app of CacheMiddleware: misses, validations, background refreshes.
 
 Concurrent misses of one key ask the app once: in this process through a
-single flight, across processes through a fill lock in the backend. A stale
-entry is refreshed here in the background; one past its windows but inside
-stale-if-error is served when the app fails.
+single flight, across processes through a fill lock in the backend. A stored
+response with validators is validated with a conditional request; a 304
+freshens it (RFC 9111 section 4.3). A stale copy is refreshed here in the
+background; one inside its stale-if-error window is served when the app fails.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from cache._clock import Clock
@@ -17,18 +19,24 @@ from cache.advanced.coordination import AsyncSingleFlight, FillLock
 from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import ContentTypeCacheManager
-from cache.backend.base import Claim, Entry
+from cache.backend.base import Entry
 from cache.backend.validation import reserved_key
 from cache.web import headers as h
-from cache.web._capture import fetch_response, send_stored
+from cache.web._capture import Judge, fetch_response, send_stored
 from cache.web._routes import ASGIApp, Cacheable, Message, Receive, Send
-from cache.web.stored import Captured
+from cache.web.rfc9111 import exchange
+from cache.web.rfc9111.freshness import Defaults, response_directives, store_reason
+from cache.web.stored import Captured, plan_store
 
-__all__ = ["Filler", "safely", "send_envelope"]
+__all__ = ["Filler", "Settings", "safely"]
 
 log = logging.getLogger("cache.web")
 
 T = TypeVar("T")
+
+#: Request fields that make the app answer relative to the client's copy: the
+#: cache sends its own validators, or none, and answers the client itself.
+_CLIENT_CONDITIONALS = frozenset({"if-none-match", "if-modified-since"})
 
 
 async def safely(coro: Awaitable[T], fallback: T) -> T:
@@ -40,13 +48,14 @@ async def safely(coro: Awaitable[T], fallback: T) -> T:
         return fallback
 
 
-async def send_envelope(
-    request: Cacheable, send: Send, env: Envelope, status: str, now: float
-) -> None:
-    """Answer ``request`` with the response stored in ``env``."""
-    captured = Captured.from_record(env.value)
-    age = max(0.0, now - (captured.stored_at or 0.0))
-    await send_stored(request, send, captured, status, age)
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The middleware's settings the trips to the app read."""
+
+    max_body_size: int
+    stale_if_error: float
+    fill_wait: float
+    targeted: tuple[str, ...]
 
 
 class Filler:
@@ -57,21 +66,27 @@ class Filler:
         app: ASGIApp,
         manager: ContentTypeCacheManager,
         invalidator: CacheInvalidator,
-        *,
-        max_body_size: int,
-        stale_if_error: float,
-        fill_wait: float,
+        settings: Settings,
         clock: Clock,
     ) -> None:
         self.app = app
         self.manager = manager
         self.cache = manager.cache
         self.invalidator = invalidator
-        self.max_body_size = max_body_size
-        self.stale_if_error = stale_if_error
-        self.fill_wait = fill_wait
+        self.settings = settings
         self.clock = clock
         self.flight = AsyncSingleFlight()
+
+    def judge(self, request: Cacheable) -> Judge:
+        """Return the storability check of responses to ``request`` (RFC 9111 section 3)."""
+        authorized = bool(h.get_headers(request.headers, "authorization"))
+        targeted = self.settings.targeted
+
+        def check(status: int, headers: h.Headers) -> str | None:
+            cc = response_directives(headers, targeted)
+            return store_reason(status, headers, cc, authorized=authorized)
+
+        return check
 
     async def miss(
         self,
@@ -79,36 +94,30 @@ class Filler:
         receive: Receive,
         send: Send,
         key: str,
-        stale: Envelope | None = None,
+        stored: Envelope | None = None,
+        fallback: bool = False,
     ) -> None:
         """Ask the app once for every concurrent request of ``key``, in and across processes.
 
-        ``stale``: an entry past its windows but inside stale-if-error, served
-        when the app fails.
+        ``stored``: the copy held for the request, validated if it has
+        validators; ``fallback``: it may answer if the app fails.
         """
         leader = not self.flight.in_flight(key)
         streamed: list[bool] = []
-        captured = await self.flight.do(
-            key, lambda: self._fetch(request, receive, send, key, stale, streamed)
+        outcome = await self.flight.do(
+            key, lambda: self._fetch(request, receive, send, key, stored, fallback, streamed)
         )
         if streamed:
             return  # the response went straight to this client
+        captured, status = outcome
         if captured is None:  # the leader's response could not be shared: ask the app ourselves
             await fetch_response(
-                self.app, self.max_body_size, request.scope, receive, send, [], share=False
+                self.app, self.settings.max_body_size, request.scope, receive, send, []
             )
             return
-        now = self.clock()
-        if stale is not None and captured.status >= 500:
-            self.manager.stats.record_stale()
-            status = h.cache_status(True, ttl=stale.fresh_until - now, detail="stale-if-error")
-            await send_envelope(request, send, stale, status, now)
-            return
-        collapsed = not leader or captured.stored_at is not None
-        fwd = "miss" if stale is None else "stale"
-        status = h.cache_status(False, fwd=fwd, detail="collapsed" if collapsed else "stored")
-        age = 0.0 if captured.stored_at is None else max(0.0, now - captured.stored_at)
-        await send_stored(request, send, captured, status, age)
+        if not leader:
+            status = _collapsed(status)
+        await send_stored(request, send, captured, status, self.clock())
 
     async def _fetch(
         self,
@@ -116,74 +125,139 @@ class Filler:
         receive: Receive,
         send: Send,
         key: str,
-        stale: Envelope | None,
+        stored: Envelope | None,
+        fallback: bool,
         streamed: list[bool],
-    ) -> Captured | None:
-        """Run the app for the leader of a single flight, and store its answer."""
+    ) -> tuple[Captured | None, str]:
+        """Run the app for the leader of a single flight; store and return its answer."""
         # In-process callers share this run; other processes share it
         # through the fill lock: one of them asks the app, the rest wait.
-        fill = FillLock(self.cache, key, self._fresh_envelope, self.fill_wait)
-        stored = await safely(fill.aacquire_or_wait(), None)
+        fill = FillLock(
+            self.cache,
+            key,
+            lambda entry: self._fresh_envelope(entry, stored),
+            self.settings.fill_wait,
+        )
+        found = await safely(fill.aacquire_or_wait(), None)
         try:
-            if stored is not None:
-                return Captured.from_record(stored.value)
-            try:
-                captured = await fetch_response(
-                    self.app,
-                    self.max_body_size,
-                    request.scope,
-                    receive,
-                    send,
-                    streamed,
-                    hold_errors=stale is not None,
+            if found is not None:
+                fwd = "miss" if stored is None else "stale"
+                return Captured.from_record(found.value), exchange.cache_status(
+                    fwd=fwd, collapsed=True
                 )
-            except Exception:
-                if stale is None:
-                    raise
-                log.warning("app failed; serving stale (stale-if-error)", exc_info=True)
-                return Captured(500, [], b"")
-            if captured is not None and (stale is None or captured.status < 500):
-                await self.store(request, captured)
-            return captured
+            return await self._ask(request, receive, send, stored, fallback, streamed)
         finally:
             await safely(fill.arelease(), None)
 
-    def _fresh_envelope(self, entry: Entry) -> Envelope | None:
-        """Return the entry's envelope if it is fresh and its tags are current."""
-        env = Envelope.load(entry.value)
-        if env is None or not env.is_fresh(self.clock()):
-            return None
-        return env if self.manager.tags.matches(env.tags, entry.refs) else None
+    async def _ask(
+        self,
+        request: Cacheable,
+        receive: Receive,
+        send: Send,
+        stored: Envelope | None,
+        fallback: bool,
+        streamed: list[bool],
+    ) -> tuple[Captured | None, str]:
+        """Ask the app (conditionally if ``stored`` has validators); return answer, Cache-Status."""
+        old = None if stored is None else Captured.from_record(stored.value)
+        validators = [] if old is None else exchange.conditional_headers(old.headers)
+        scope = _forwarded_scope(request, validators)
+        hold = {304} if validators else set()
+        if fallback:
+            hold |= set(range(500, 600))
+        requested = self.clock()
+        fwd = "miss" if old is None else "stale"
+        try:
+            captured = await fetch_response(
+                self.app, self.settings.max_body_size, scope, receive, send, streamed,
+                self.judge(request), hold,
+            )  # fmt: skip
+        except Exception:
+            if not fallback or old is None:
+                raise
+            log.warning("app failed; serving the stale copy (stale-if-error)", exc_info=True)
+            return old, self._stale_status(stored, 500)
+        if captured is None:
+            return None, ""
+        if old is not None and fallback and captured.status >= 500:
+            self.manager.stats.record_stale()
+            return old, self._stale_status(stored, captured.status)
+        if old is not None and captured.status == 304:
+            captured = Captured(
+                old.status, exchange.updated_headers(old.headers, captured.headers), old.body
+            )
+            kept, answer = await self.store(request, captured, requested)
+            status = exchange.cache_status(fwd="stale", fwd_status=304, stored=kept is not None)
+            return answer, status
+        kept, answer = await self.store(request, captured, requested)
+        status = exchange.cache_status(fwd=fwd, fwd_status=captured.status, stored=kept is not None)
+        return answer, status
 
-    async def store(self, request: Cacheable, captured: Captured) -> None:
-        """Store a response under the key its own Vary names (known only now)."""
+    def _stale_status(self, stored: Envelope | None, code: int) -> str:
+        ttl = None if stored is None else stored.fresh_until - self.clock()
+        return exchange.cache_status(fwd="stale", fwd_status=code, ttl=ttl, detail="stale-if-error")
+
+    def _fresh_envelope(self, entry: Entry, seen: Envelope | None) -> Envelope | None:
+        """Return the entry's envelope if another fill just stored it usable, with current tags.
+
+        ``seen``: the envelope this request already judged unusable (e.g.
+        ``no-cache``): finding it again is no reason to skip the app.
+        """
+        env = Envelope.load(entry.value)
+        if env is None or env == seen or not self.manager.tags.matches(env.tags, entry.refs):
+            return None
+        captured = Captured.load(env.value)
+        return (
+            env if captured is not None and captured.usable(env.fresh_until, self.clock()) else None
+        )
+
+    async def store(
+        self, request: Cacheable, captured: Captured, requested: float
+    ) -> tuple[Captured | None, Captured]:
+        """Store a response under the key its own Vary names.
+
+        Return it as stored (None if it was not) and as it is to be sent:
+        hop-by-hop fields dropped, its Age and Date accounted for.
+        """
         surrogate = h.split_list(
             h.get_headers(captured.headers, "surrogate-key")
             + h.get_headers(captured.headers, "cache-tag"),
             ", ",
         )
+        policy = request.policy
+        now = self.clock()
+        defaults = Defaults(
+            policy.timeout, policy.stale_while_revalidate, self.settings.stale_if_error
+        )
+        plan = plan_store(
+            captured,
+            requested=requested,
+            received=now,
+            defaults=defaults,
+            targeted=self.settings.targeted,
+        )
+        if plan.keep <= 0:
+            return None, plan.captured
         vary = h.merge_vary((), captured.headers)
         url, key = request.keys(vary)
-        policy = request.policy
-        ttl = h.response_ttl(captured.headers, policy.timeout)
-        now = self.clock()
 
-        async def store() -> None:
+        async def store() -> bool:
             tags = self.manager.tags
             versions = await tags.aget_versions(set(policy.tags) | set(surrogate))
-            record = captured.record(vary, now)
-            env = Envelope(record, now + ttl, now + ttl + policy.stale_while_revalidate, versions)
-            keep = ttl + policy.stale_while_revalidate + self.stale_if_error
+            record = plan.captured.record(vary, now)
+            env = Envelope(record, plan.fresh_until, plan.stale_until, versions)
             if vary:
-                await self.cache.aset(reserved_key("vary", url), vary, keep)
-            await self.cache.aset_entry(key, env.dump(), keep, tags.refs(versions))
+                await self.cache.aset(reserved_key("vary", url), vary, plan.keep)
+            await self.cache.aset_entry(key, env.dump(), plan.keep, tags.refs(versions))
             await self.cache.aindex_add(self.invalidator.index, {key: now})
             self.manager.stats.record_set()
+            return True
 
-        if ttl > 0:
-            await safely(store(), None)
+        stored = await safely(store(), False)
+        plan.captured.vary = vary
+        return (plan.captured if stored else None), plan.captured
 
-    async def refresh(self, request: Cacheable, key: str, claim: Claim) -> None:
+    async def refresh(self, request: Cacheable, key: str, stored: Envelope, token: str) -> None:
         """Refresh a stale entry in the background; a failure keeps the stale one."""
 
         async def receive() -> Message:
@@ -192,20 +266,50 @@ class Filler:
         async def discard(message: Message) -> None:
             return None
 
+        lock = reserved_key("swr", key)
         try:
-            # Double-check under the lock: a refresh that ended just before we
-            # claimed it leaves the entry fresh, with nothing left to do.
-            current = Envelope.load((await self.cache.aget_entry(key)).value)
-            if current is not None and current.is_fresh(self.clock()):
+            # Double-check under the lease: a refresh that ended just before we
+            # took it left a fresh entry, with nothing left to do.
+            entry = await self.cache.aget_entry(key)
+            if self._fresh_envelope(entry, stored) is not None:
                 return
-            scope = dict(request.scope, method="GET")
+            old = Captured.from_record(stored.value)
+            validators = exchange.conditional_headers(old.headers)
+            scope = dict(_forwarded_scope(request, validators), method="GET")
+            requested = self.clock()
             captured = await fetch_response(
-                self.app, self.max_body_size, scope, receive, discard, []
-            )
+                self.app, self.settings.max_body_size, scope, receive, discard, [],
+                self.judge(request), {304} | set(range(500, 600)),
+            )  # fmt: skip
+            if captured is not None and captured.status == 304:
+                captured = Captured(
+                    old.status, exchange.updated_headers(old.headers, captured.headers), old.body
+                )
             if captured is not None and captured.status < 500:
-                await self.store(request, captured)
+                await self.store(request, captured, requested)
         except Exception:
             log.warning("background refresh of %s failed; the stale copy stays", key, exc_info=True)
             self.manager.stats.record_error()
         finally:
-            await safely(self.cache.adelete_if_equals(claim.key, claim.token), None)
+            await safely(self.cache.adelete_if_equals(lock, token), None)
+
+
+def _forwarded_scope(request: Cacheable, validators: list[tuple[str, str]]) -> dict[str, object]:
+    """Return the request's scope as the cache sends it: its own validators, not the client's."""
+    raw = [
+        (k, v)
+        for k, v in request.scope["headers"]
+        if k.decode("latin-1").lower() not in _CLIENT_CONDITIONALS
+        and not (request.route.allow_range and k.lower() == b"range")
+    ]
+    raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in validators]
+    return dict(request.scope, headers=raw)
+
+
+def _collapsed(status: str) -> str:
+    """Return the leader's Cache-Status as a follower's: it shared the leader's trip."""
+    if status.endswith("; collapsed"):
+        return status
+    parts = [p for p in status.split("; ") if p != "stored" and not p.startswith("fwd-status=")]
+    at = next((i for i, p in enumerate(parts) if p.startswith("detail=")), len(parts))
+    return "; ".join([*parts[:at], "collapsed", *parts[at:]])

@@ -14,7 +14,6 @@ from cache.web import headers as h
 from cache.web import keys
 
 __all__ = [
-    "UNSAFE",
     "ASGIApp",
     "Cacheable",
     "Message",
@@ -33,17 +32,19 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
 
 @dataclass(frozen=True)
 class Route:
     """Responses whose path fully matches ``pattern`` are cached under ``content_type``'s policy.
 
     The ``allow_*`` switches opt in to caching requests that are bypassed by
-    default: with ``Authorization`` or ``Cookie`` (every user then shares the
-    response), with a ``Range`` header (the full response is served), or with
-    a body.
+    default: with ``Authorization`` (a response is then shared only if it says
+    ``public``, ``s-maxage`` or ``must-revalidate``, RFC 9111 section 3.5),
+    with ``Cookie`` (every user then shares the response), or with a body.
+    A ``Range`` request is answered from a stored complete response (206);
+    on a miss it goes to the app as it is and the partial answer is not
+    stored, unless ``allow_range`` asks the app for the whole response, which
+    is then stored and the range cut from it.
     """
 
     pattern: str
@@ -81,6 +82,8 @@ class Cacheable:
     route: Route
     policy: CachePolicy
     headers: h.Headers
+    #: Request headers that are part of every key (``key_headers``).
+    key_headers: tuple[str, ...] = ()
 
     def keys(self, vary: Sequence[str]) -> tuple[str, str]:
         """Return the URL key and the key of the variant selected by the headers ``vary`` names."""
@@ -88,7 +91,7 @@ class Cacheable:
         host = keys.normalize_host(h.get_header(self.headers, "host"), scheme)
         url = keys.url_key(self.route.content_type, scheme, host, self.scope["path"])
         query = keys.normalize_query(self.scope.get("query_string", b""))
-        names = [*self.policy.vary_on, *vary]
+        names = [*self.policy.vary_on, *vary, *self.key_headers]
         return url, keys.variant_key(url, query, keys.vary_values(self.headers, names))
 
 

@@ -15,15 +15,14 @@ from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
 from cache.advanced.statistics import CacheStatistics
-from cache.backend.base import Claim, Entry
 from cache.backend.validation import check_count, check_keys, check_seconds, reserved_key
 from cache.errors import CacheTypeError, UnknownContentTypeError
 from cache.web import headers as h
 from cache.web import keys
-from cache.web._fill import Filler, safely, send_envelope
+from cache.web._capture import send_stored
+from cache.web._fill import Filler, Settings, safely
 from cache.web._purge import purge
 from cache.web._routes import (
-    UNSAFE,
     ASGIApp,
     Cacheable,
     Message,
@@ -35,6 +34,11 @@ from cache.web._routes import (
     decode_headers,
     encode_headers,
 )
+from cache.web.rfc9111 import exchange
+from cache.web.rfc9111.decide import Action, decide
+from cache.web.rfc9111.directives import Directives, request_directives
+from cache.web.rfc9111.exchange import FORWARDED_HEADERS, METHOD_OVERRIDES, SAFE_METHODS
+from cache.web.stored import Captured
 
 __all__ = ["CacheMiddleware", "Route"]
 
@@ -42,7 +46,13 @@ log = logging.getLogger("cache.web")
 
 
 class CacheMiddleware:
-    """Cache an ASGI app's responses under the policies of a ``ContentTypeCacheManager``.
+    """Cache an ASGI app's responses as a shared cache (RFC 9111) under per-content-type policies.
+
+    The app's own headers govern what is stored and for how long
+    (``s-maxage``, ``max-age``, ``Expires``, ``Age``, ``no-store``,
+    ``private``, ``no-cache``, ``must-revalidate``, and its ``stale-*``
+    directives); a route's policy supplies the lifetime of responses that
+    state none, its tags, ``vary_on`` and the ``Cache-Control`` sent on.
 
     Args:
         app: The ASGI app.
@@ -53,7 +63,9 @@ class CacheMiddleware:
             through); ``None`` caches any host, each under its own keys.
         max_body_size: Larger responses are streamed through, not stored.
         stale_if_error: Seconds past the stale window during which a stored
-            response is served if the app fails (raises or answers 5xx).
+            response is served if the app fails (raises or answers 5xx),
+            unless the response forbids it (``must-revalidate`` and the like)
+            or gives its own ``stale-if-error``.
         fill_wait: On a miss, seconds to wait for another process already
             fetching the same response (through a lock in the backend)
             before asking the app here too.
@@ -62,6 +74,19 @@ class CacheMiddleware:
             ``Authorization: Bearer <token>`` and JSON
             ``{"tags": [...], "prefix": "/posts/", "pattern": "..."}``.
         purge_token: The endpoint's bearer token (16 characters or more).
+        targeted_cache_control: Response fields aimed at this cache, first
+            present and valid one wins over ``Cache-Control`` (RFC 9213).
+        key_headers: Request headers made part of every key. By default the
+            forwarding headers apps reflect into links and redirects
+            (``X-Forwarded-Host``, ``Forwarded``, ...): a value an attacker
+            sends is stored under that value only (no cache poisoning).
+        bypass_headers: A request carrying one of these goes to the app
+            uncached; by default the method overrides
+            (``X-HTTP-Method-Override``, ...).
+        request_directives: Honour the request's ``Cache-Control``
+            (``no-cache``, ``max-age``, ``min-fresh``, ``max-stale``,
+            ``only-if-cached``) and ``Pragma: no-cache``; off by default, as
+            any client could then make every request reach the app.
         clock: Wall-clock seconds (deadlines are shared between processes).
     """
 
@@ -77,6 +102,10 @@ class CacheMiddleware:
         fill_wait: float = 10.0,
         purge_path: str | None = None,
         purge_token: str | None = None,
+        targeted_cache_control: Iterable[str] = ("CDN-Cache-Control",),
+        key_headers: Iterable[str] = FORWARDED_HEADERS,
+        bypass_headers: Iterable[str] = METHOD_OVERRIDES,
+        request_directives: bool = False,
         clock: Clock = time.time,
     ) -> None:
         if not isinstance(manager, ContentTypeCacheManager):
@@ -92,18 +121,20 @@ class CacheMiddleware:
                 "purge_path and purge_token go together; the token needs 16+ characters"
             )
         self.purge_path, self.purge_token = purge_path, purge_token
+        self.key_headers = _names(key_headers, "key_headers")
+        bypass = _names(bypass_headers, "bypass_headers")
+        self.bypass_headers = tuple(n for n in bypass if n not in self.key_headers)
+        self.request_directives = bool(request_directives)
         self.clock = clock
         self.invalidator = CacheInvalidator(self.cache, registry="http", clock=clock)
-        #: The miss path: asks the app once per key and stores what may be shared.
-        self.filler = Filler(
-            app,
-            manager,
-            self.invalidator,
+        settings = Settings(
             max_body_size=check_count(max_body_size, "max_body_size") or 0,
             stale_if_error=check_seconds(stale_if_error, "stale_if_error", allow_zero=True),
             fill_wait=check_seconds(fill_wait, "fill_wait", allow_zero=True),
-            clock=clock,
+            targeted=_names(targeted_cache_control, "targeted_cache_control"),
         )
+        #: The trips to the app: misses, validations and refreshes.
+        self.filler = Filler(app, manager, self.invalidator, settings, clock)
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Requests passed to the app uncached, by reason (Prometheus reads it).
         self.bypasses: Counter[str] = Counter()
@@ -113,17 +144,17 @@ class CacheMiddleware:
     @property
     def max_body_size(self) -> int:
         """Bytes: larger responses are streamed through, not stored."""
-        return self.filler.max_body_size
+        return self.filler.settings.max_body_size
 
     @property
     def stale_if_error(self) -> float:
         """Seconds past the stale window during which a stored response stands in for a failure."""
-        return self.filler.stale_if_error
+        return self.filler.settings.stale_if_error
 
     @property
     def fill_wait(self) -> float:
         """Seconds a miss waits for another process already fetching the same response."""
-        return self.filler.fill_wait
+        return self.filler.settings.fill_wait
 
     @property
     def statistics(self) -> CacheStatistics | None:
@@ -141,14 +172,14 @@ class CacheMiddleware:
         if self.purge_path is not None and path == self.purge_path:
             await self._purge(scope, receive, send)
             return
-        route = next((r for r in self.routes if r.regex.fullmatch(path)), None)
-        if route is None:
+        if method not in SAFE_METHODS:
+            await self._unsafe(scope, receive, send)
+            return
+        route = self._route(path)
+        if route is None or method not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         request_headers = decode_headers(scope["headers"])
-        if method in UNSAFE:
-            await self._unsafe(scope, receive, send, route, request_headers)
-            return
         reason = self._bypass_reason(scope, route, request_headers)
         policy: CachePolicy | None = None
         if reason is None:
@@ -160,30 +191,27 @@ class CacheMiddleware:
         if reason is not None or policy is None:
             self.bypasses[reason or "no-policy"] += 1
             self.outcomes[f"{route.content_type}:bypass"] += 1
-            status = h.cache_status(False, fwd="bypass", detail=reason)
+            status = exchange.cache_status(fwd="bypass", detail=reason)
             await self.app(scope, receive, self._with_headers(send, [("cache-status", status)]))
             return
-        await self._cached(Cacheable(scope, route, policy, request_headers), receive, send)
+        request = Cacheable(scope, route, policy, request_headers, self.key_headers)
+        await self._cached(request, receive, send)
+
+    def _route(self, path: str) -> Route | None:
+        return next((r for r in self.routes if r.regex.fullmatch(path)), None)
 
     def _bypass_reason(self, scope: Scope, route: Route, headers: h.Headers) -> str | None:
         """Return why this request must go to the app uncached, or None."""
         host = keys.normalize_host(h.get_header(headers, "host"), scope.get("scheme", "http"))
-        length = h.get_header(headers, "content-length")
-        has_body = (length not in (None, "0")) or bool(h.get_headers(headers, "transfer-encoding"))
-        request_cc = h.parse_cache_control(h.get_header(headers, "cache-control"))
-        checks = [
-            ("method", scope["method"] not in ("GET", "HEAD")),
-            ("host", self.allowed_hosts is not None and host not in self.allowed_hosts),
-            (
-                "authorization",
-                not route.allow_authorization and bool(h.get_headers(headers, "authorization")),
-            ),
-            ("cookie", not route.allow_cookies and bool(h.get_headers(headers, "cookie"))),
-            ("range", not route.allow_range and bool(h.get_headers(headers, "range"))),
-            ("body", not route.allow_body and has_body),
-            ("no-store", "no-store" in request_cc),
-        ]
-        return next((reason for reason, applies in checks if applies), None)
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            return "host"
+        return exchange.bypass_reason(
+            headers,
+            bypass=self.bypass_headers,
+            authorization=route.allow_authorization,
+            cookies=route.allow_cookies,
+            body=route.allow_body,
+        )
 
     @staticmethod
     def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
@@ -198,56 +226,69 @@ class CacheMiddleware:
     # -- the cached path ----------------------------------------------------------
 
     async def _cached(self, request: Cacheable, receive: Receive, send: Send) -> None:
-        """Answer from a fresh or stale entry, or ask the app (the miss path)."""
-        key, claim, entry, env = await self._lookup(request)
+        """Answer from the stored response, validate it, or ask the app (RFC 9111 section 4)."""
+        key, env = await self._lookup(request)
         content_type = request.route.content_type
         now = self.clock()
-        claimed = claim is not None and entry is not None and entry.claimed
-        if env is not None and env.is_fresh(now):
-            if claimed:
-                await safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
-            await self._hit(request, send, env, now, "hit")
+        old = None if env is None else Captured.from_record(env.value)
+        facts = (
+            None if old is None or env is None else old.facts(env.fresh_until, env.stale_until, now)
+        )
+        decision = decide(facts, now, self._request_directives(request.headers))
+        action = decision.action
+        if action is Action.SERVE or (action is Action.SERVE_STALE and old is not None):
+            stale = action is Action.SERVE_STALE
+            if stale:
+                await self._refresh(request, key, env)
+            self._count(request, "stale" if stale else "hit")
+            detail = "stale-while-revalidate" if stale else None
+            status = exchange.cache_status(hit=True, ttl=decision.ttl, detail=detail)
+            await send_stored(request, send, old, status, now)  # type: ignore[arg-type]
             return
-        if env is not None and env.is_servable(now):
-            if claimed:
-                self._spawn(self.filler.refresh(request, key, claim))  # type: ignore[arg-type]
-            self.manager.stats.record_stale()
-            await self._hit(request, send, env, now, "stale")
+        if action is Action.GATEWAY_TIMEOUT:
+            await self._only_if_cached(send)
             return
-        if claimed:
-            await safely(self.cache.adelete_if_equals(claim.key, claim.token), None)  # type: ignore[union-attr]
         started = time.perf_counter()
         self.outcomes[f"{content_type}:miss"] += 1
-        stale = env if env is not None and now < env.stale_until + self.stale_if_error else None
-        await self.filler.miss(request, receive, send, key, stale)
+        await self.filler.miss(request, receive, send, key, env, decision.fallback)
         self.manager.stats.record_miss(time.perf_counter() - started)
 
-    async def _hit(
-        self, request: Cacheable, send: Send, env: Envelope, now: float, outcome: str
-    ) -> None:
-        """Answer from a fresh entry (``hit``) or a stale one being refreshed (``stale``)."""
+    def _count(self, request: Cacheable, outcome: str) -> None:
         self.manager.stats.record_hit()
+        if outcome == "stale":
+            self.manager.stats.record_stale()
         self.outcomes[f"{request.route.content_type}:{outcome}"] += 1
-        detail = "stale-while-revalidate" if outcome == "stale" else None
-        status = h.cache_status(True, ttl=env.fresh_until - now, detail=detail)
-        await send_envelope(request, send, env, status, self.clock())
 
-    async def _lookup(
-        self, request: Cacheable
-    ) -> tuple[str, Claim | None, Entry | None, Envelope | None]:
-        """Read the request's variant: its key, the refresh claim, the entry and its envelope.
+    def _request_directives(self, headers: h.Headers) -> Directives | None:
+        """Return the request's Cache-Control if honoured (RFC 9111 section 5.2.1), else None."""
+        if not self.request_directives:
+            return None
+        return request_directives(
+            h.get_headers(headers, "cache-control"), h.get_headers(headers, "pragma")
+        )
 
-        With a stale-while-revalidate window, the read also claims the refresh
-        of a stale entry (one request across processes refreshes it). The
-        envelope is None if the entry is missing or its tags were invalidated.
-        """
+    async def _refresh(self, request: Cacheable, key: str, env: Envelope | None) -> None:
+        """Start one background refresh of a stale entry (one across processes)."""
+        token = uuid.uuid4().hex
+        if env is not None and await safely(
+            self.cache.alease(reserved_key("swr", key), token, _REFRESH_LEASE), False
+        ):
+            self._spawn(self.filler.refresh(request, key, env, token))
+
+    async def _only_if_cached(self, send: Send) -> None:
+        status = exchange.cache_status(fwd="request", detail="only-if-cached")
+        headers = [("cache-status", status), ("content-length", "0")]
+        await send(
+            {"type": "http.response.start", "status": 504, "headers": encode_headers(headers)}
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _lookup(self, request: Cacheable) -> tuple[str, Envelope | None]:
+        """Return the request's variant key and its envelope (None if missing or invalidated)."""
         url, _ = request.keys(())
         vary = await safely(self.cache.aget(reserved_key("vary", url), []), [])
         _, key = request.keys(vary)
-        swr = request.policy.stale_while_revalidate
-        window = swr + self.stale_if_error
-        claim = Claim(reserved_key("swr", key), uuid.uuid4().hex, 30.0, window) if swr else None
-        entry = await safely(self.cache.aget_entry(key, claim), None)
+        entry = await safely(self.cache.aget_entry(key), None)
         env = None if entry is None else Envelope.load(entry.value)
         if (
             env is not None
@@ -255,7 +296,7 @@ class CacheMiddleware:
             and not self.manager.tags.matches(env.tags, entry.refs)
         ):
             env = None
-        return key, claim, entry, env
+        return key, env
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -269,27 +310,50 @@ class CacheMiddleware:
 
     # -- invalidation -----------------------------------------------------------------
 
-    async def _unsafe(
-        self, scope: Scope, receive: Receive, send: Send, route: Route, headers: h.Headers
-    ) -> None:
-        """Forward a POST/PUT/PATCH/DELETE; if it succeeds, drop every cached variant of its URL."""
-        status: list[int] = []
+    async def _unsafe(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Forward an unsafe request; if it succeeds, drop what it changed (RFC 9111 section 4.4).
+
+        The URL's variants go, and those of ``Location`` and
+        ``Content-Location`` on the same host, before the response's end
+        reaches the client: its next request never sees the old copy.
+        """
+        started: list[Message] = []
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status.append(message["status"])
+                started.append(message)
+            elif (
+                message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+                and started
+                and 200 <= started[0]["status"] < 400
+            ):
+                await self._invalidate(scope, decode_headers(started[0].get("headers", [])))
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status and 200 <= status[0] < 400:
-            scheme = scope.get("scheme", "http")
-            host = keys.normalize_host(h.get_header(headers, "host"), scheme)
-            url = keys.url_key(route.content_type, scheme, host, scope["path"])
-            await safely(asyncio.to_thread(self.invalidator.invalidate_prefix, url + "|"), 0)
+
+    async def _invalidate(self, scope: Scope, response_headers: h.Headers) -> None:
+        scheme = scope.get("scheme", "http")
+        host = keys.normalize_host(h.get_header(decode_headers(scope["headers"]), "host"), scheme)
+        for path in exchange.invalidation_targets(scope["path"], host, response_headers):
+            route = self._route(path)
+            if route is not None:
+                url = keys.url_key(route.content_type, scheme, host, path)
+                await safely(asyncio.to_thread(self.invalidator.invalidate_prefix, url + "|"), 0)
 
     async def _purge(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.purge_token is not None  # the route exists only with a token
         await purge(scope, receive, send, self.purge_token, self.manager, self.invalidator)
+
+
+#: Seconds one process holds the refresh of a stale entry (its lease).
+_REFRESH_LEASE = 30.0
+
+
+def _names(names: Iterable[str], argument: str) -> tuple[str, ...]:
+    """Return header names, lower-cased, refusing anything that is not a list of names."""
+    return tuple(name.lower() for name in check_keys(names, argument))
 
 
 def _find_statistics(recorder: object) -> CacheStatistics | None:

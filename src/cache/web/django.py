@@ -1,4 +1,4 @@
-"""Django adapter (extra ``django``): the same policies and rules as the ASGI middleware.
+"""Django adapter (extra ``django``): the ASGI middleware's rules, from the same decision core.
 
 In settings::
 
@@ -10,17 +10,21 @@ and on a view::
     @cache_policy("page")
     def home(request): ...
 
-Views without ``cache_policy`` are never cached. Responses are stored and
-answered as in :class:`cache.web.CacheMiddleware` (storable responses only,
-bypass of Authorization/Cookie/Range/body requests, Vary and ``vary_on``
-variants, ETag, Age, Cache-Status, 304, Surrogate-Key tags, and a successful
-unsafe request drops the URL's variants); Django's ``ALLOWED_HOSTS`` is the
-host allow-list. A stale entry within the policy's ``stale_while_revalidate``
+Views without ``cache_policy`` are never cached. Responses are stored,
+validated and answered as in :class:`cache.web.CacheMiddleware` (the same
+:mod:`cache.web.rfc9111` decisions: origin freshness, Vary, revalidation with
+304, Age, Date, Cache-Status, ranges, Surrogate-Key tags; an unsafe request
+that succeeds drops its URL and its ``Location``). Django's ``ALLOWED_HOSTS``
+is the host allow-list. A stale entry within its stale-while-revalidate
 window is served while one background thread (one across processes, through
-a lock in the backend) runs the view again; past it, for
-``settings.CACHE_STALE_IF_ERROR`` more seconds (300 by default), it is served
-when the view fails. Concurrent misses of one URL run the view once, across
-processes too. If the backend fails, requests go to the view uncached.
+a lease in the backend) runs the view again. Concurrent misses of one URL
+run the view once, across processes too. If the backend fails, requests go
+to the view uncached.
+
+Optional settings, as the ASGI middleware's arguments: ``CACHE_STALE_IF_ERROR``
+(300), ``CACHE_FILL_WAIT`` (10), ``CACHE_TARGETED_CACHE_CONTROL``
+(``["CDN-Cache-Control"]``), ``CACHE_KEY_HEADERS``, ``CACHE_BYPASS_HEADERS``,
+``CACHE_REQUEST_DIRECTIVES`` (False).
 """
 
 from __future__ import annotations
@@ -35,18 +39,23 @@ from typing import Any, ClassVar, TypeVar
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
 from cache.advanced.coordination import FillLock
 from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
 from cache.advanced.policies import CachePolicy, ContentTypeCacheManager
-from cache.backend.base import Claim, Entry
+from cache.backend.base import Entry
 from cache.backend.validation import reserved_key
 from cache.errors import CacheTypeError
 from cache.web import headers as h
 from cache.web import keys
-from cache.web.stored import Captured, build_response
+from cache.web.rfc9111 import exchange
+from cache.web.rfc9111.decide import Action, decide
+from cache.web.rfc9111.directives import Directives, request_directives
+from cache.web.rfc9111.freshness import Defaults, response_directives, store_reason
+from cache.web.stored import Captured, build_response, plan_store
 
 __all__ = ["CacheMiddleware", "cache_policy"]
 
@@ -54,7 +63,7 @@ log = logging.getLogger("cache.web")
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTR = "cache_content_type"
-_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CONDITIONAL_META = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
 
 def cache_policy(content_type: str) -> Callable[[F], F]:
@@ -68,12 +77,7 @@ def cache_policy(content_type: str) -> Callable[[F], F]:
 
 
 class CacheMiddleware:
-    """Django middleware applying the policies of ``settings.CACHE_MANAGER``.
-
-    Optional settings: ``CACHE_STALE_IF_ERROR`` (seconds, default 300) and
-    ``CACHE_FILL_WAIT`` (seconds a miss waits for another process already
-    running the same view, default 10).
-    """
+    """Django middleware applying the policies of ``settings.CACHE_MANAGER``."""
 
     _refreshes: ClassVar[set[threading.Thread]] = set()
     _refreshes_lock = threading.Lock()
@@ -91,118 +95,196 @@ class CacheMiddleware:
         self.cache = manager.cache
         self.stale_if_error = float(getattr(settings, "CACHE_STALE_IF_ERROR", 300.0))
         self.fill_wait = float(getattr(settings, "CACHE_FILL_WAIT", 10.0))
+        targeted = getattr(settings, "CACHE_TARGETED_CACHE_CONTROL", ["CDN-Cache-Control"])
+        self.targeted = tuple(n.lower() for n in targeted)
+        keyed = getattr(settings, "CACHE_KEY_HEADERS", exchange.FORWARDED_HEADERS)
+        self.key_headers = tuple(n.lower() for n in keyed)
+        bypass = getattr(settings, "CACHE_BYPASS_HEADERS", exchange.METHOD_OVERRIDES)
+        self.bypass = tuple(n.lower() for n in bypass if n.lower() not in self.key_headers)
+        self.request_directives = bool(getattr(settings, "CACHE_REQUEST_DIRECTIVES", False))
         self.invalidator = CacheInvalidator(self.cache, registry="http")
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         """Answer from the cache (in process_view), or store what the view returned."""
         try:
-            return self._respond(request, self.get_response(request))
+            response = self.get_response(request)
+            if request.method not in exchange.SAFE_METHODS:
+                if 200 <= response.status_code < 400:
+                    self._safely(lambda: self._invalidate(request, response))
+                return response
+            return self._respond(request, response)
         finally:
             fill: FillLock[Envelope] | None = getattr(request, "_cache_fill", None)
             if fill is not None:  # after storing: waiting processes then find the entry
                 self._safely(fill.release)
-
-    def _respond(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        pending: tuple[str, CachePolicy] | None = getattr(request, "_cache_pending", None)
-        content_type: str | None = getattr(request, "_cache_content_type", None)
-        stale: Envelope | None = getattr(request, "_cache_stale", None)
-        if pending is not None and stale is not None and response.status_code >= 500:
-            self.manager.stats.record_stale()
-            status = h.cache_status(
-                True, ttl=stale.fresh_until - self._now(), detail="stale-if-error"
-            )
-            return self._answer_envelope(request, stale, pending[1], status)
-        if pending is not None:
-            self._safely(lambda: self._store(request, response, *pending))
-        elif content_type and request.method in _UNSAFE and 200 <= response.status_code < 400:
-            url = self._url(request, content_type)
-            self._safely(lambda: self.invalidator.invalidate_prefix(url + "|"))
-        return response
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponseBase | None:
         """Serve a cached answer for a view with a policy, or mark the request for storing."""
         content_type = getattr(view, _ATTR, None)
-        if content_type is None:
-            return None
-        request._cache_content_type = content_type
-        if request.method not in ("GET", "HEAD"):
+        if content_type is None or request.method not in ("GET", "HEAD"):
             return None
         policy = self.manager.get_policy(content_type)
+        request._cache_headers = list(request.headers.items())
         if getattr(request, "_cache_refresh", False):  # a background refresh: run the view
-            request._cache_pending = (content_type, policy)
+            request._cache_pending = (content_type, policy, self._now())
             return None
-        headers = list(request.headers.items())
-        if self._bypass(request, headers) is not None:
+        if self._bypass(request, request._cache_headers) is not None:
             return None
-        answer = self._safely(lambda: self._lookup(request, content_type, policy, headers))
-        if answer is None:
-            request._cache_pending = (content_type, policy)  # the cache failed: store later
+        answer = self._safely(lambda: self._lookup(request, content_type, policy))
+        if answer is None:  # the cache failed: store later
+            request._cache_pending = (content_type, policy, self._now())
         return answer or None
 
+    # -- reading -----------------------------------------------------------------------
+
     def _lookup(
-        self, request: HttpRequest, content_type: str, policy: CachePolicy, headers: h.Headers
+        self, request: HttpRequest, content_type: str, policy: CachePolicy
     ) -> HttpResponseBase | bool:
         """Return a cached answer, or False after marking the request for the view."""
-        url = self._url(request, content_type)
-        vary = self.cache.get(reserved_key("vary", url), [])
-        key = self._variant(request, url, policy, headers, vary)
-        swr = policy.stale_while_revalidate
-        claim = (
-            Claim(reserved_key("swr", key), uuid.uuid4().hex, 30.0, swr + self.stale_if_error)
-            if swr
-            else None
+        headers = request._cache_headers
+        url = self._url(request, content_type, request.path)
+        key = self._variant(
+            request, url, policy, headers, self.cache.get(reserved_key("vary", url), [])
         )
-        entry = self.cache.get_entry(key, claim)
+        entry = self.cache.get_entry(key)
         env = self._usable(entry)
         now = self._now()
-        claimed = claim is not None and entry.claimed
-        if env is not None and env.is_fresh(now):
-            if claimed:
-                self.cache.delete_if_equals(claim.key, claim.token)  # type: ignore[union-attr]
+        old = None if env is None else Captured.from_record(env.value)
+        facts = (
+            None if old is None or env is None else old.facts(env.fresh_until, env.stale_until, now)
+        )
+        decision = decide(facts, now, self._request_cc(headers))
+        if old is not None and decision.action in (Action.SERVE, Action.SERVE_STALE):
+            stale = decision.action is Action.SERVE_STALE
+            if stale and self.cache.lease(
+                reserved_key("swr", key), token := uuid.uuid4().hex, 30.0
+            ):
+                self._refresh(request, key, old, token)
             self.manager.stats.record_hit()
-            status = h.cache_status(True, ttl=env.fresh_until - now)
-            return self._answer_envelope(request, env, policy, status)
-        if env is not None and env.is_servable(now):
-            if claimed:
-                self._refresh(request, claim)  # type: ignore[arg-type]
-            self.manager.stats.record_stale()
-            self.manager.stats.record_hit()
-            status = h.cache_status(
-                True, ttl=env.fresh_until - now, detail="stale-while-revalidate"
-            )
-            return self._answer_envelope(request, env, policy, status)
-        if claimed:
-            self.cache.delete_if_equals(claim.key, claim.token)  # type: ignore[union-attr]
+            if stale:
+                self.manager.stats.record_stale()
+            detail = "stale-while-revalidate" if stale else None
+            status = exchange.cache_status(hit=True, ttl=decision.ttl, detail=detail)
+            return self._answer(request, old, policy, status)
+        if decision.action is Action.GATEWAY_TIMEOUT:
+            response = HttpResponse(status=504)
+            response["Cache-Status"] = exchange.cache_status(fwd="request", detail="only-if-cached")
+            return response
         self.manager.stats.record_miss()
-        in_error_window = env is not None and now < env.stale_until + self.stale_if_error
-        if in_error_window:
-            request._cache_stale = env  # served instead of a failure (stale-if-error)
-        fill = FillLock(self.cache, key, self._fresh, self.fill_wait)
+        fill = FillLock(self.cache, key, lambda found: self._fresh(found, env), self.fill_wait)
         request._cache_fill = fill
         stored = fill.acquire_or_wait()
         if stored is not None:  # another thread or process ran the view just now
-            fwd = "stale" if in_error_window else "miss"
-            status = h.cache_status(False, fwd=fwd, detail="collapsed")
-            return self._answer_envelope(request, stored, policy, status)
-        request._cache_pending = (content_type, policy)
+            status = exchange.cache_status(fwd="miss" if old is None else "stale", collapsed=True)
+            return self._answer(request, Captured.from_record(stored.value), policy, status)
+        request._cache_stale = (old, decision.fallback, env)
+        _condition(request, old)
+        request._cache_pending = (content_type, policy, now)
         return False
 
-    def _refresh(self, request: HttpRequest, claim: Claim) -> None:
-        """Run the view again in a background thread and store its response."""
+    def _request_cc(self, headers: h.Headers) -> Directives | None:
+        if not self.request_directives:
+            return None
+        return request_directives(
+            h.get_headers(headers, "cache-control"), h.get_headers(headers, "pragma")
+        )
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _respond(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        pending: tuple[str, CachePolicy, float] | None = getattr(request, "_cache_pending", None)
+        if pending is None:
+            return response
+        policy = pending[1]
+        old, fallback, env = getattr(request, "_cache_stale", (None, False, None))
+        code = response.status_code
+        if old is not None and fallback and code >= 500:
+            self.manager.stats.record_stale()
+            ttl = None if env is None else env.fresh_until - self._now()
+            status = exchange.cache_status(
+                fwd="stale", fwd_status=code, ttl=ttl, detail="stale-if-error"
+            )
+            return self._answer(request, old, policy, status)
+        captured = _captured(response)
+        if captured is None:
+            return response
+        fwd = "miss" if old is None else "stale"
+        if old is not None and code == 304:
+            merged = exchange.updated_headers(old.headers, captured.headers)
+            captured = Captured(old.status, merged, old.body)
+        reason = self._reason(request, captured)
+        stored = None if reason else self._safely(lambda: self._store(request, captured, pending))
+        if stored is None:
+            response["Cache-Status"] = exchange.cache_status(fwd=fwd, detail=reason)
+            return response
+        status = exchange.cache_status(fwd=fwd, fwd_status=code, stored=True)
+        return self._answer(request, stored, policy, status)
+
+    def _reason(self, request: HttpRequest, captured: Captured) -> str | None:
+        """Return why the response may not be stored (RFC 9111 section 3), or None."""
+        cc = response_directives(captured.headers, self.targeted)
+        authorized = bool(h.get_headers(request._cache_headers, "authorization"))
+        return store_reason(captured.status, captured.headers, cc, authorized=authorized)
+
+    def _store(
+        self, request: HttpRequest, captured: Captured, pending: tuple[str, CachePolicy, float]
+    ) -> Captured | None:
+        content_type, policy, requested = pending
+        now = self._now()
+        defaults = Defaults(policy.timeout, policy.stale_while_revalidate, self.stale_if_error)
+        plan = plan_store(
+            captured, requested=requested, received=now, defaults=defaults, targeted=self.targeted
+        )
+        if plan.keep <= 0:
+            return None
+        out = captured.headers
+        url = self._url(request, content_type, request.path)
+        vary = h.merge_vary((), out)
+        key = self._variant(request, url, policy, request._cache_headers, vary)
+        surrogate = h.split_list(
+            h.get_headers(out, "surrogate-key") + h.get_headers(out, "cache-tag"), ", "
+        )
+        versions = self.manager.tags.get_versions(set(policy.tags) | set(surrogate))
+        env = Envelope(
+            plan.captured.record(vary, now), plan.fresh_until, plan.stale_until, versions
+        )
+        if vary:
+            self.cache.set(reserved_key("vary", url), vary, plan.keep)
+        self.cache.set_entry(key, env.dump(), plan.keep, self.manager.tags.refs(versions))
+        self.cache.index_add(self.invalidator.index, {key: now})
+        self.manager.stats.record_set()
+        return plan.captured
+
+    def _invalidate(self, request: HttpRequest, response: HttpResponseBase) -> None:
+        """Drop the variants of the URL and of its Location targets (RFC 9111 section 4.4)."""
+        host = keys.normalize_host(request.get_host(), request.scheme or "http")
+        for path in exchange.invalidation_targets(request.path, host, list(response.items())):
+            try:
+                content_type = getattr(resolve(path).func, _ATTR, None)
+            except Resolver404:
+                continue
+            if content_type is not None:
+                url = self._url(request, content_type, path)
+                self.invalidator.invalidate_prefix(url + "|")
+
+    def _refresh(self, request: HttpRequest, key: str, old: Captured, token: str) -> None:
+        """Run the view again (conditionally) in a background thread and store its response."""
         fresh = copy.copy(request)
+        fresh.META = dict(request.META)
         fresh._cache_refresh = True
         fresh.method = "GET"
         for name in ("_cache_pending", "_cache_stale", "_cache_fill"):
             fresh.__dict__.pop(name, None)
+        _condition(fresh, old)
+        fresh._cache_stale = (old, True, None)
 
         def run() -> None:
             try:
                 response = self.get_response(fresh)
-                pending = getattr(fresh, "_cache_pending", None)
-                if pending is not None and response.status_code < 500:
-                    self._store(fresh, response, *pending)
+                if response.status_code < 500:
+                    self._respond(fresh, response)
             except Exception:
                 log.warning(
                     "background refresh of %s failed; the stale copy stays",
@@ -211,7 +293,7 @@ class CacheMiddleware:
                 )
                 self.manager.stats.record_error()
             finally:
-                self._safely(lambda: self.cache.delete_if_equals(claim.key, claim.token))
+                self._safely(lambda: self.cache.delete_if_equals(reserved_key("swr", key), token))
                 connections.close_all()  # this thread's database connections
                 with self._refreshes_lock:
                     self._refreshes.discard(thread)
@@ -240,9 +322,15 @@ class CacheMiddleware:
             return None
         return env
 
-    def _fresh(self, entry: Entry) -> Envelope | None:
+    def _fresh(self, entry: Entry, seen: Envelope | None) -> Envelope | None:
+        """Return the entry's envelope if another fill just stored it usable (not ``seen``)."""
         env = self._usable(entry)
-        return env if env is not None and env.is_fresh(self._now()) else None
+        if env is None or env == seen:
+            return None
+        captured = Captured.load(env.value)
+        return (
+            env if captured is not None and captured.usable(env.fresh_until, self._now()) else None
+        )
 
     @staticmethod
     def _safely(fn: Callable[[], Any]) -> Any:
@@ -252,87 +340,61 @@ class CacheMiddleware:
             log.warning("cache operation failed; passing the request through", exc_info=True)
             return None
 
-    @staticmethod
-    def _bypass(request: HttpRequest, headers: h.Headers) -> str | None:
-        if h.get_headers(headers, "authorization"):
-            return "authorization"
-        if request.COOKIES:
-            return "cookie"
-        if h.get_headers(headers, "range"):
-            return "range"
-        if request.body:
-            return "body"
-        return None
+    def _bypass(self, request: HttpRequest, headers: h.Headers) -> str | None:
+        if request.COOKIES or request.body:  # as Django parsed them
+            return "cookie" if request.COOKIES else "body"
+        # Cookies as Django parsed them (its test client sends an empty Cookie line).
+        return exchange.bypass_reason(headers, bypass=self.bypass, cookies=True)
 
     @staticmethod
-    def _url(request: HttpRequest, content_type: str) -> str:
-        return keys.url_key(
-            content_type, request.scheme or "http", request.get_host(), request.path
-        )
+    def _url(request: HttpRequest, content_type: str, path: str) -> str:
+        host = keys.normalize_host(request.get_host(), request.scheme or "http")
+        return keys.url_key(content_type, request.scheme or "http", host, path)
 
-    @staticmethod
     def _variant(
-        request: HttpRequest, url: str, policy: CachePolicy, headers: h.Headers, vary: list[str]
-    ) -> str:
-        query = keys.normalize_query(request.META.get("QUERY_STRING", ""))
-        return keys.variant_key(url, query, keys.vary_values(headers, [*policy.vary_on, *vary]))
-
-    def _answer_envelope(
-        self, request: HttpRequest, env: Envelope, policy: CachePolicy, status: str
-    ) -> HttpResponse:
-        captured = Captured.from_record(env.value)
-        age = max(0.0, self._now() - (captured.stored_at or 0.0))
-        headers = list(request.headers.items())
-        code, out, body = build_response(captured, headers, policy, status, age)
-        response = HttpResponse(b"" if request.method == "HEAD" else body, status=code)
-        for name, value in out:
-            if name.lower() != "content-length":
-                response[name] = value
-        return response
-
-    def _store(
         self,
         request: HttpRequest,
-        response: HttpResponseBase,
-        content_type: str,
+        url: str,
         policy: CachePolicy,
-    ) -> None:
-        if response.streaming or not isinstance(response, HttpResponse):
-            return
-        out = [(k, v) for k, v in response.items()]
-        if response.cookies:
-            out.append(("Set-Cookie", "..."))  # Django keeps cookies apart from headers
-        reason = h.storable_response(response.status_code, out)
-        if reason is not None:
-            response["Cache-Status"] = h.cache_status(False, fwd="miss", detail=reason)
-            return
-        headers = list(request.headers.items())
-        url = self._url(request, content_type)
-        vary = h.merge_vary((), out)
-        key = self._variant(request, url, policy, headers, vary)
-        surrogate = h.split_list(
-            h.get_headers(out, "surrogate-key") + h.get_headers(out, "cache-tag"), ", "
+        headers: h.Headers,
+        vary: list[str],
+    ) -> str:
+        query = keys.normalize_query(request.META.get("QUERY_STRING", ""))
+        names = [*policy.vary_on, *vary, *self.key_headers]
+        return keys.variant_key(url, query, keys.vary_values(headers, names))
+
+    def _answer(
+        self, request: HttpRequest, captured: Captured, policy: CachePolicy, status: str
+    ) -> HttpResponse:
+        code, out, body = build_response(
+            captured, request._cache_headers, policy, status, self._now()
         )
-        ttl = h.response_ttl(out, policy.timeout)
-        now = self._now()
-        versions = self.manager.tags.get_versions(set(policy.tags) | set(surrogate))
-        captured = Captured(response.status_code, out, response.content)
-        env = Envelope(
-            captured.record(vary, now),
-            now + ttl,
-            now + ttl + policy.stale_while_revalidate,
-            versions,
-        )
-        keep = ttl + policy.stale_while_revalidate + self.stale_if_error
-        if vary:
-            self.cache.set(reserved_key("vary", url), vary, keep)
-        self.cache.set_entry(key, env.dump(), keep, self.manager.tags.refs(versions))
-        self.cache.index_add(self.invalidator.index, {key: now})
-        self.manager.stats.record_set()
-        for name in ("Surrogate-Key", "Cache-Tag"):
-            if name in response:
-                del response[name]
-        if "Cache-Control" not in response and policy.cache_control:
-            response["Cache-Control"] = policy.cache_control
-        response["ETag"] = response.get("ETag") or h.strong_etag(response.content)
-        response["Cache-Status"] = h.cache_status(False, fwd="miss", detail="stored")
+        response = HttpResponse(b"" if request.method == "HEAD" else body, status=code)
+        lines: dict[str, list[str]] = {}
+        for name, value in out:
+            if name.lower() == "set-cookie":
+                response.cookies.load(value)
+            elif name.lower() != "content-length":
+                lines.setdefault(name, []).append(value)
+        for name, values in lines.items():
+            response[name] = ", ".join(values)
+        return response
+
+
+def _condition(request: HttpRequest, old: Captured | None) -> None:
+    """Replace the client's validators in ``request`` with those of ``old`` (or none)."""
+    request.__dict__.pop("headers", None)  # Django caches request.headers from META
+    for name in _CONDITIONAL_META:
+        request.META.pop(name, None)
+    if old is not None:
+        for name, value in exchange.conditional_headers(old.headers):
+            request.META["HTTP_" + name.upper().replace("-", "_")] = value
+
+
+def _captured(response: HttpResponseBase) -> Captured | None:
+    """Return a complete Django response as a Captured (cookies as Set-Cookie lines)."""
+    if response.streaming or not isinstance(response, HttpResponse):
+        return None
+    out = list(response.items())
+    out += [("Set-Cookie", morsel.OutputString()) for morsel in response.cookies.values()]
+    return Captured(response.status_code, out, response.content)

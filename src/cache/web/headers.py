@@ -1,6 +1,8 @@
-"""HTTP caching rules as pure functions (RFC 9111 shared cache, RFC 9211 Cache-Status).
+"""Header lists and the validators of this cache's answers, as pure functions.
 
-Headers are lists of ``(name, value)`` str pairs, names in any case.
+Headers are lists of ``(name, value)`` str pairs, names in any case. The
+caching rules themselves (what is stored, for how long, what is served) are
+in :mod:`cache.web.rfc9111`.
 """
 
 from __future__ import annotations
@@ -11,24 +13,16 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 __all__ = [
-    "CACHEABLE_STATUSES",
     "Headers",
-    "cache_status",
     "get_header",
     "get_headers",
     "merge_vary",
     "not_modified",
-    "parse_cache_control",
-    "response_ttl",
     "split_list",
-    "storable_response",
     "strong_etag",
 ]
 
 Headers = Sequence[tuple[str, str]]
-
-#: Statuses a shared cache may store without explicit freshness (RFC 9110 section 15.1).
-CACHEABLE_STATUSES = frozenset({200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501})
 
 
 def get_headers(headers: Headers, name: str) -> list[str]:
@@ -54,54 +48,8 @@ def split_list(values: Iterable[str], separators: str = ",") -> list[str]:
     return items
 
 
-def parse_cache_control(value: str | None) -> dict[str, str | None]:
-    """Parse a Cache-Control value into ``{directive: argument or None}`` (lower-case names)."""
-    directives: dict[str, str | None] = {}
-    for item in split_list([value or ""]):
-        name, _, arg = item.partition("=")
-        directives[name.strip().lower()] = arg.strip().strip('"') if arg else None
-    return directives
-
-
-def _seconds(directives: dict[str, str | None], name: str) -> int | None:
-    arg = directives.get(name)
-    if arg is None:
-        return None
-    try:
-        return max(0, int(arg))
-    except ValueError:
-        return 0  # an unparsable age is stale (RFC 9111 section 4.2.1)
-
-
-def storable_response(status: int, headers: Headers) -> str | None:
-    """Return why a shared cache must not store this response, or None if it may."""
-    if status not in CACHEABLE_STATUSES:
-        return "status"
-    if get_headers(headers, "set-cookie"):
-        return "set-cookie"
-    cc = parse_cache_control(get_header(headers, "cache-control"))
-    for directive in ("no-store", "private", "no-cache"):
-        if directive in cc:
-            return directive
-    if _seconds(cc, "s-maxage") == 0 or ("s-maxage" not in cc and _seconds(cc, "max-age") == 0):
-        return "max-age=0"
-    if "*" in split_list(get_headers(headers, "vary")):
-        return "vary-star"
-    return None
-
-
-def response_ttl(headers: Headers, policy_timeout: float) -> float:
-    """Return seconds to keep a response: the app's s-maxage or max-age, else the policy's."""
-    cc = parse_cache_control(get_header(headers, "cache-control"))
-    for name in ("s-maxage", "max-age"):
-        seconds = _seconds(cc, name)
-        if seconds is not None:
-            return float(seconds)
-    return policy_timeout
-
-
 def merge_vary(names: Iterable[str], headers: Headers) -> list[str]:
-    """Return the union of ``names`` and the response's Vary, lower-cased, sorted."""
+    """Return the union of ``names`` and the response's Vary, lower-cased, sorted (for keys)."""
     found = {n.lower() for n in names}
     found.update(n.lower() for n in split_list(get_headers(headers, "vary")))
     return sorted(found)
@@ -131,19 +79,3 @@ def not_modified(request_headers: Headers, etag: str | None, last_modified: str 
     except (TypeError, ValueError):
         return False
     return modified <= since
-
-
-def cache_status(
-    hit: bool, *, ttl: float | None = None, fwd: str | None = None, detail: str | None = None
-) -> str:
-    """Build a Cache-Status value (RFC 9211) for this cache, named "cache"."""
-    parts = ["cache"]
-    if hit:
-        parts.append("hit")
-    elif fwd:
-        parts.append(f"fwd={fwd}")
-    if ttl is not None:
-        parts.append(f"ttl={int(ttl)}")
-    if detail:
-        parts.append(f"detail={detail}")
-    return "; ".join(parts)

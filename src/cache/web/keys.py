@@ -2,8 +2,9 @@
 
 A key has two levels: the URL key (scheme, host, path), under which every
 variant of the URL lives, so that one prefix invalidation removes them all;
-and the variant (query, with parameters sorted, and the values of the Vary
-and ``vary_on`` headers). Components are JSON-encoded before hashing, so no
+and the variant (query, with parameters in a canonical order, and the values
+of the Vary and ``vary_on`` headers, an absent header told apart from an
+empty one). Components are JSON-encoded before hashing, so no
 value can be confused with a delimiter.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote
 
 from cache.web.headers import Headers, get_headers
 
@@ -36,19 +37,32 @@ def normalize_host(host: str | None, scheme: str) -> str:
 
 
 def normalize_query(query_string: bytes | str) -> str:
-    """Return the query with parameters sorted (values kept, blank ones too)."""
+    """Return the query with its parameters sorted by name, as sent otherwise.
+
+    Only the order of differently named parameters changes (every framework
+    reads ``?a=1&b=2`` and ``?b=2&a=1`` alike); repeated names keep their
+    order (``?a=2&a=1`` is not ``?a=1&a=2``) and nothing is decoded, so two
+    requests an app could tell apart never share a key.
+    """
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
-    pairs = parse_qsl(query_string, keep_blank_values=True)
-    return urlencode(sorted(pairs))
+    if not query_string:
+        return ""
+    pairs = query_string.split("&")
+    return "&".join(sorted(pairs, key=lambda pair: pair.partition("=")[0]))
 
 
-def vary_values(headers: Headers, names: Iterable[str]) -> list[tuple[str, str]]:
-    """Return ``(name, value)`` for each header name: lower-cased, whitespace-normalised."""
-    out = []
+def vary_values(headers: Headers, names: Iterable[str]) -> list[tuple[str, str | None]]:
+    """Return ``(name, value)`` for each header name, lower-cased; None if absent.
+
+    Values are whitespace-normalised (RFC 9111 section 4.1 allows it); an
+    absent header never matches an empty one.
+    """
+    out: list[tuple[str, str | None]] = []
     for name in sorted({n.lower() for n in names}):
-        value = ", ".join(get_headers(headers, name))
-        out.append((name, " ".join(value.split())))
+        lines = get_headers(headers, name)
+        value = ", ".join(lines)
+        out.append((name, " ".join(value.split()) if lines else None))
     return out
 
 
@@ -65,6 +79,6 @@ def url_key(content_type: str, scheme: str, host: str, path: str) -> str:
     return key
 
 
-def variant_key(url: str, query: str, varied: list[tuple[str, str]]) -> str:
+def variant_key(url: str, query: str, varied: list[tuple[str, str | None]]) -> str:
     """Return the key of one variant of ``url``: ``<url key>|<digest of query and headers>``."""
     return f"{url}|{_digest([query, varied], 16)}"
