@@ -176,10 +176,11 @@ def test_stored_headers_drop_hop_by_hop_fields_and_gain_a_date() -> None:
 def test_a_304_updates_the_stored_fields_but_not_the_framing() -> None:
     stored = [("ETag", '"a"'), ("Test", "1"), ("Content-Length", "5")]
     fresh = [("Test", "2"), ("Content-Length", "0")]
-    assert exchange.updated_headers(stored, fresh) == [
+    assert exchange.updated_headers(stored, fresh, NOW) == [
         ("ETag", '"a"'),
         ("Content-Length", "5"),
         ("Test", "2"),
+        ("date", DATE),  # the 304 had none: it gets the time it was received
     ]
 
 

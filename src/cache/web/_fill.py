@@ -184,7 +184,9 @@ class Filler:
             return old, self._stale_status(stored, captured.status)
         if old is not None and captured.status == 304:
             captured = Captured(
-                old.status, exchange.updated_headers(old.headers, captured.headers), old.body
+                old.status,
+                exchange.updated_headers(old.headers, captured.headers, self.clock()),
+                old.body,
             )
             kept, answer = await self.store(request, captured, requested)
             status = exchange.cache_status(fwd="stale", fwd_status=304, stored=kept is not None)
@@ -283,7 +285,9 @@ class Filler:
             )  # fmt: skip
             if captured is not None and captured.status == 304:
                 captured = Captured(
-                    old.status, exchange.updated_headers(old.headers, captured.headers), old.body
+                    old.status,
+                    exchange.updated_headers(old.headers, captured.headers, self.clock()),
+                    old.body,
                 )
             if captured is not None and captured.status < 500:
                 await self.store(request, captured, requested)

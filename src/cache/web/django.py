@@ -212,7 +212,7 @@ class CacheMiddleware:
             return response
         fwd = "miss" if old is None else "stale"
         if old is not None and code == 304:
-            merged = exchange.updated_headers(old.headers, captured.headers)
+            merged = exchange.updated_headers(old.headers, captured.headers, self._now())
             captured = Captured(old.status, merged, old.body)
         reason = self._reason(request, captured)
         stored = None if reason else self._safely(lambda: self._store(request, captured, pending))

@@ -130,13 +130,17 @@ def conditional_headers(stored: Headers) -> list[tuple[str, str]]:
     return found
 
 
-def updated_headers(stored: Headers, fresh: Headers) -> list[tuple[str, str]]:
-    """Return ``stored`` updated with the fields of a 304 (RFC 9111 section 3.2).
+def updated_headers(stored: Headers, fresh: Headers, received: float) -> list[tuple[str, str]]:
+    """Return ``stored`` updated with the fields of a 304 received at ``received`` (3.2).
 
     Every field the 304 carries replaces the stored lines of that name,
-    except the framing fields, which describe the stored body.
+    except the framing fields, which describe the stored body. A 304 without
+    a Date gets one for when it was received (RFC 9110 section 6.6.1), so the
+    freshened response's age starts again.
     """
-    incoming = [(k, v) for k, v in fresh if k.lower() not in _NOT_UPDATED]
+    incoming = [
+        (k, v) for k, v in storable_headers(fresh, received) if k.lower() not in _NOT_UPDATED
+    ]
     names = {k.lower() for k, _ in incoming}
     return [(k, v) for k, v in stored if k.lower() not in names] + incoming
 
