@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from cache.web.headers import Headers, get_headers
+from cache.web.headers import Headers
 
 __all__ = ["normalize_host", "normalize_query", "url_key", "variant_key", "vary_values"]
 
@@ -58,11 +58,16 @@ def vary_values(headers: Headers, names: Iterable[str]) -> list[tuple[str, str |
     Values are whitespace-normalised (RFC 9111 section 4.1 allows it); an
     absent header never matches an empty one.
     """
+    wanted = {n.lower() for n in names}
+    found: dict[str, list[str]] = {}
+    for key, value in headers:  # one pass over the request's lines, whatever the names
+        low = key.lower()
+        if low in wanted:
+            found.setdefault(low, []).append(value)
     out: list[tuple[str, str | None]] = []
-    for name in sorted({n.lower() for n in names}):
-        lines = get_headers(headers, name)
-        value = ", ".join(lines)
-        out.append((name, " ".join(value.split()) if lines else None))
+    for name in sorted(wanted):
+        lines = found.get(name)
+        out.append((name, " ".join(", ".join(lines).split()) if lines else None))
     return out
 
 
