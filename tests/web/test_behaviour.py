@@ -26,6 +26,7 @@ from cache.advanced import CachePolicy, ContentTypeCacheManager
 from cache.backend import InMemoryCache
 from cache.testing import FakeClock
 from cache.web import CacheMiddleware, Route
+from cache.web.django import CacheMiddleware as DjangoMiddleware
 from cache.web.django import cache_policy
 
 Headers = list[tuple[str, str]]
@@ -84,6 +85,7 @@ def _asgi(clock: FakeClock) -> Send:
         r = loop.run_until_complete(client.request(method, path, headers=headers or {}))
         return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
 
+    request.settle = lambda: loop.run_until_complete(middleware.wait_for_refreshes())  # type: ignore[attr-defined]
     return request
 
 
@@ -110,6 +112,7 @@ def _django(clock: FakeClock) -> Send:
         r = client.generic(method, path, headers=headers or {})
         return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
 
+    request.settle = DjangoMiddleware.wait_for_refreshes  # type: ignore[attr-defined]
     return request
 
 
@@ -230,3 +233,22 @@ def test_ranges_are_served_from_a_stored_response(site: Send) -> None:
     part = site("GET", "/r/b", {"Range": "bytes=0-3"})
     assert part.status == 206 and part.body == b"0123"
     assert part.headers["content-range"].startswith("bytes 0-3/")
+
+
+def test_stale_while_revalidate_refreshes_with_the_stored_validators(
+    site: Send, clock: FakeClock
+) -> None:
+    cc = "max-age=5, stale-while-revalidate=30"
+    ORIGIN.answers["/r/s"] = (200, [("Cache-Control", cc), ("ETag", '"s1"')], b"s")
+    site("GET", "/r/s")
+    clock.advance(6)
+    stale = site("GET", "/r/s")
+    assert (
+        stale.body == b"s #1" and "detail=stale-while-revalidate" in stale.headers["cache-status"]
+    )
+    site.settle()  # type: ignore[attr-defined]
+    assert ORIGIN.calls["GET /r/s"] == 2  # one background refresh
+    assert ("if-none-match", '"s1"') in [(k.lower(), v) for k, v in ORIGIN.seen[-1]]
+    fresh = site("GET", "/r/s")  # the 304 freshened the stored copy
+    assert fresh.headers["cache-status"].startswith("cache; hit") and fresh.body == b"s #1"
+    assert fresh.headers["test-header"] == "updated"
