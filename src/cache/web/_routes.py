@@ -85,14 +85,19 @@ class Cacheable:
     #: Request headers that are part of every key (``key_headers``).
     key_headers: tuple[str, ...] = ()
 
-    def keys(self, vary: Sequence[str]) -> tuple[str, str]:
-        """Return the URL key and the key of the variant selected by the headers ``vary`` names."""
+    #: The URL key, once computed (every variant of the URL shares it).
+    url: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
         scheme = self.scope.get("scheme", "http")
         host = keys.normalize_host(h.get_header(self.headers, "host"), scheme)
-        url = keys.url_key(self.route.content_type, scheme, host, self.scope["path"])
+        self.url = keys.url_key(self.route.content_type, scheme, host, self.scope["path"])
+
+    def keys(self, vary: Sequence[str]) -> tuple[str, str]:
+        """Return the URL key and the key of the variant selected by the headers ``vary`` names."""
         query = keys.normalize_query(self.scope.get("query_string", b""))
         names = [*self.policy.vary_on, *vary, *self.key_headers]
-        return url, keys.variant_key(url, query, keys.vary_values(self.headers, names))
+        return self.url, keys.variant_key(self.url, query, keys.vary_values(self.headers, names))
 
 
 def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

@@ -285,8 +285,7 @@ class CacheMiddleware:
 
     async def _lookup(self, request: Cacheable) -> tuple[str, Envelope | None]:
         """Return the request's variant key and its envelope (None if missing or invalidated)."""
-        url, _ = request.keys(())
-        vary = await safely(self.cache.aget(reserved_key("vary", url), []), [])
+        vary = await safely(self.cache.aget(reserved_key("vary", request.url), []), [])
         _, key = request.keys(vary)
         entry = await safely(self.cache.aget_entry(key), None)
         env = None if entry is None else Envelope.load(entry.value)

@@ -16,6 +16,7 @@ __all__ = [
     "Headers",
     "get_header",
     "get_headers",
+    "index",
     "merge_vary",
     "not_modified",
     "split_list",
@@ -29,6 +30,14 @@ def get_headers(headers: Headers, name: str) -> list[str]:
     """Return every value of header ``name`` (case-insensitive), in order."""
     wanted = name.lower()
     return [value for key, value in headers if key.lower() == wanted]
+
+
+def index(headers: Headers) -> dict[str, list[str]]:
+    """Return ``{lower-cased name: values in order}``: one pass for many look-ups."""
+    found: dict[str, list[str]] = {}
+    for key, value in headers:
+        found.setdefault(key.lower(), []).append(value)
+    return found
 
 
 def get_header(headers: Headers, name: str) -> str | None:

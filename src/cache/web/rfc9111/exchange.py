@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from cache.web.headers import Headers, get_header, get_headers
+from cache.web.headers import Headers, get_header, get_headers, index
 from cache.web.rfc9111.directives import format_http_date, parse_cache_control, split_items
 
 __all__ = [
@@ -95,16 +95,17 @@ def bypass_reason(
     ``authorization``, ``cookies``, ``body``: the route allows caching requests
     that carry them. ``bypass``: header names whose presence bypasses.
     """
-    length = get_header(headers, "content-length")
-    has_body = (length not in (None, "0")) or bool(get_headers(headers, "transfer-encoding"))
-    request_cc = parse_cache_control(get_headers(headers, "cache-control"))
+    found = index(headers)  # a hit runs this: one pass over the request's lines
+    length = found.get("content-length")
+    has_body = (length is not None and length != ["0"]) or "transfer-encoding" in found
+    request_cc = parse_cache_control(found.get("cache-control", ()))
     checks = (
-        ("authorization", not authorization and bool(get_headers(headers, "authorization"))),
-        ("cookie", not cookies and bool(get_headers(headers, "cookie"))),
+        ("authorization", not authorization and "authorization" in found),
+        ("cookie", not cookies and "cookie" in found),
         ("body", not body and has_body),
         ("no-store", "no-store" in request_cc),
-        ("precondition", any(get_headers(headers, n) for n in PRECONDITIONS)),
-        ("bypass-header", any(get_headers(headers, n) for n in bypass)),
+        ("precondition", any(n in found for n in PRECONDITIONS)),
+        ("bypass-header", any(n in found for n in bypass)),
     )
     return next((reason for reason, applies in checks if applies), None)
 
