@@ -416,3 +416,19 @@ async def test_a_strict_backend_failure_is_never_a_500(clock: FakeClock) -> None
     ) as client:
         response = await client.get("/page/strict")
     assert response.status_code == 200 and app.calls["/page/strict"] == 1
+
+
+async def test_request_directives_are_ignored_unless_honoured(
+    backend: CacheBackend, clock: FakeClock
+) -> None:
+    for honoured in (False, True):
+        app, middleware = build(backend, clock, request_directives=honoured)
+        transport = httpx.ASGITransport(app=middleware)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            path = f"/page/rd{honoured}"
+            await client.get(path)
+            forced = await client.get(path, headers={"Cache-Control": "no-cache"})
+            assert forced.headers["cache-status"].startswith("cache; hit") != honoured
+            assert app.calls[path] == (2 if honoured else 1)
+            only = await client.get(path + "x", headers={"Cache-Control": "only-if-cached"})
+            assert (only.status_code == 504) == honoured
