@@ -35,17 +35,7 @@ FAULTS: dict[str, tuple[bool, Callable[[RedisServer], Fault]]] = {
 #: strict: whether a fill lease is in flight at the fault is a matter of timing,
 #: so a run may pass; the assertions themselves are unchanged, and a scenario
 #: leaves this table when its fix is in and it passes three runs in a row.
-_LOCK_WAIT = (
-    "worst stall over the bound: a miss waits in FillLock.{}acquire_or_wait "
-    "(advanced/coordination.py) for a fill lease its holder lost to the fault "
-    "({}); the read's sequential calls each wait a socket timeout before the circuit opens"
-)
-KNOWN: dict[tuple[str, str], str] = {
-    ("threads", "kill+restart, appendonly"): _LOCK_WAIT.format("", "persisted by the AOF"),
-    ("threads", "pause+resume (SIGSTOP)"): _LOCK_WAIT.format("", "applied after SIGCONT"),
-    ("tasks", "kill+restart, appendonly"): _LOCK_WAIT.format("a", "persisted by the AOF"),
-    ("tasks", "pause+resume (SIGSTOP)"): _LOCK_WAIT.format("a", "applied after SIGCONT"),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def scenarios(mode: str) -> list[object]:

@@ -46,13 +46,26 @@ class Renewal:
         self.cache, self.key, self.token, self.lease = cache, key, token, lease
         self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sleeping = False
 
     def renew(self) -> bool:
-        """Extend the lock now; False if the token no longer holds it (unconfirmed: True)."""
+        """Extend the lock now; False if the token no longer holds it (unconfirmed: True).
+
+        A renewal still under way when the holder released the lock may land
+        after the release and take the lock again: it is given back at once,
+        or noted lost if that cannot be confirmed.
+        """
         try:
             return self.cache.lease(self.key, self.token, self.lease)
         except CacheError:  # not confirmed: try again at the next beat
             return True
+        finally:
+            if self._stop.is_set():
+                with one_attempt() as attempt, contextlib.suppress(CacheError):
+                    try:
+                        self.cache.delete_if_equals(self.key, self.token)
+                    finally:
+                        _note_lost(attempt, self.token)
 
     async def arenew(self) -> bool:
         """Async :meth:`renew`."""
@@ -60,6 +73,13 @@ class Renewal:
             return await self.cache.alease(self.key, self.token, self.lease)
         except CacheError:
             return True
+        finally:
+            if self._stop.is_set():
+                with one_attempt() as attempt, contextlib.suppress(CacheError):
+                    try:
+                        await self.cache.adelete_if_equals(self.key, self.token)
+                    finally:
+                        _note_lost(attempt, self.token)
 
     def start(self) -> None:
         """Renew from a daemon thread."""
@@ -75,7 +95,9 @@ class Renewal:
 
         async def run() -> None:
             while not self._stop.is_set():
+                self._sleeping = True
                 await asyncio.sleep(self.lease / 3)
+                self._sleeping = False
                 if self._stop.is_set() or not await self.arenew():
                     return
 
@@ -83,15 +105,22 @@ class Renewal:
         self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, run())
 
     def stop(self) -> None:
-        """Stop renewing (the lock then lives at most one lease more)."""
+        """Stop renewing (the lock then lives at most one lease more).
+
+        A renewal under way finishes (and gives back what it took): it is not
+        cancelled, since its command may reach the server all the same.
+        """
         self._stop.set()
-        if self._task is not None:
+        if self._task is not None and self._sleeping:
             self._task.cancel()
 
 
-def _note_lost(attempt: Attempt, token: str) -> None:
-    """Note ``token``'s lease as held by nobody if a call of ``attempt`` failed."""
-    if attempt.failed:
+def _note_lost(attempt: Attempt, token: str, sent: bool = False) -> None:
+    """Note ``token``'s lease as held by nobody if a call of ``attempt`` failed.
+
+    ``sent``: only a call sent counts (a lease request never sent takes no lock).
+    """
+    if attempt.failures if sent else attempt.failed:
         LOST_LEASES.add(token)
 
 
@@ -138,7 +167,7 @@ class Refresher:
         with one_attempt() as attempt:
             if self.cache.lease(lock, token, self.lock_timeout):
                 return token
-            _note_lost(attempt, token)  # a request that failed may still be applied
+            _note_lost(attempt, token, sent=True)  # a failed request may still be applied
         self._unclaim_here(lock)
         return None
 
@@ -152,7 +181,7 @@ class Refresher:
         with one_attempt() as attempt:
             if await self.cache.alease(lock, token, self.lock_timeout):
                 return token
-            _note_lost(attempt, token)
+            _note_lost(attempt, token, sent=True)
         self._unclaim_here(lock)
         return None
 

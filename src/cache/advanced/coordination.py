@@ -272,7 +272,7 @@ class FillLock(Generic[T]):
                 found = self.usable(self.cache.get_entry(self.entry_key))
                 if found is not None or took:
                     return found
-                if attempt.failures or time.monotonic() > deadline:
+                if attempt.failed or time.monotonic() > deadline:
                     return None  # the backend failed, or the holder is too slow: fill unlocked
                 step = self._after(self.cache.get(self.key), vacant)
                 if step == "give up":
@@ -294,7 +294,7 @@ class FillLock(Generic[T]):
                 found = self.usable(await self.cache.aget_entry(self.entry_key))
                 if found is not None or took:
                     return found
-                if attempt.failures or time.monotonic() > deadline:
+                if attempt.failed or time.monotonic() > deadline:
                     return None
                 step = self._after(await self.cache.aget(self.key), vacant)
                 if step == "give up":

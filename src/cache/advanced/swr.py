@@ -138,18 +138,18 @@ class StaleWhileRevalidateCache:
 
     def _look(self, entry: Entry, claim: Claim | None) -> _Look:
         """Decide between a fresh hit, a stale hit with a refresh, and a miss."""
-        now = self._clock()
-        env = self._read(entry)
+        now, env = self._clock(), self._read(entry)
         claimed = claim.token if claim is not None and entry.claimed else None
-        if claim is not None and (attempt := current_attempt()) is not None and attempt.failed:
+        if claim is not None and (attempt := current_attempt()) is not None and attempt.failures:
             LOST_LEASES.add(claim.token)  # a paused server may take it when it resumes
-        if env is not None and env.is_fresh(now):
-            # A lock taken here means backend and clock disagree by a hair: give it back.
-            return _Look(env, refresh=self._should_refresh_early(env, now), give_back=claimed)
-        if env is not None and env.is_servable(now):
+        if env is not None and env.is_servable(now) and not env.is_fresh(now):
             return _Look(env, stale=True, refresh=True, claimed=claimed)
-        # Invalidated by a tag (or unreadable) after the read took the lock: give it
-        # back, or the fill would wait lock_timeout for a lock nobody holds.
+        # A lock the read took but does not need (backend and clock disagree by a
+        # hair, or the entry was invalidated) is given back: lost if that fails.
+        if claimed is not None:
+            LOST_LEASES.add(claimed)
+        if env is not None and env.is_fresh(now):
+            return _Look(env, refresh=self._should_refresh_early(env, now), give_back=claimed)
         return _Look(None, give_back=claimed)
 
     def _claim_for(self, key: str, stale_timeout: float) -> Claim:

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from cache._types import Timeout
-from cache.backend.base import CacheBackend, check_backend
+from cache.backend.base import CacheBackend, check_backend, one_attempt
 from cache.backend.validation import MAX_KEY_LENGTH, check_key, reserved_key, resolve_timeout
 from cache.errors import CacheTypeError
 
@@ -91,7 +91,15 @@ class CacheTag:
         return reserved_key("tag", tag)
 
     def get_versions(self, tags: Iterable[str]) -> dict[str, str]:
-        """Return the current version of each tag, creating missing ones (one batched read)."""
+        """Return the current version of each tag, creating missing ones (one batched read).
+
+        One attempt (:func:`~cache.backend.base.one_attempt`): a server that
+        failed the read is not waited for again to create a version.
+        """
+        with one_attempt():
+            return self._get_versions(tags)
+
+    def _get_versions(self, tags: Iterable[str]) -> dict[str, str]:
         names = check_tags(tags)
         keys = {self.version_key(tag): tag for tag in names}
         found = self.cache.get_many(keys)
@@ -109,6 +117,10 @@ class CacheTag:
 
     async def aget_versions(self, tags: Iterable[str]) -> dict[str, str]:
         """Async :meth:`get_versions`."""
+        with one_attempt():
+            return await self._aget_versions(tags)
+
+    async def _aget_versions(self, tags: Iterable[str]) -> dict[str, str]:
         names = check_tags(tags)
         keys = {self.version_key(tag): tag for tag in names}
         found = await self.cache.aget_many(keys)

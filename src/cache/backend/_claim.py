@@ -38,16 +38,17 @@ class Attempt:
 
     #: The scopes (a cluster node's name, "" for a single server) that failed in it.
     failed: set[str] = field(default_factory=set)
+    #: Calls sent that failed (a server may still apply them: a paused one resumes).
     failures: int = 0
 
     def gave_up(self, scope: str = "") -> bool:
         """Return True if a call to ``scope`` failed in this operation."""
         return scope in self.failed
 
-    def note(self, scope: str) -> None:
-        """Note a call to ``scope`` that failed to reach its server."""
+    def note(self, scope: str, sent: bool = True) -> None:
+        """Note a call to ``scope`` that failed (``sent``: tried, not cut short by a circuit)."""
         self.failed.add(scope)
-        self.failures += 1
+        self.failures += sent
 
 
 _ATTEMPT: ContextVar[Attempt | None] = ContextVar("cache_attempt", default=None)
@@ -127,7 +128,7 @@ class LostLeases:
     of waiting for the lease to run out. Bounded: the oldest tokens go first.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 16_384) -> None:
         self.size = size
         self._tokens: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()

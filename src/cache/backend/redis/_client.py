@@ -21,6 +21,12 @@ from redis.exceptions import (
     ResponseError,
     TryAgainError,
 )
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+)
+from redis.exceptions import (
+    TimeoutError as RedisTimeoutError,
+)
 from redis.retry import Retry
 
 from cache._clock import Clock, system_clock
@@ -54,18 +60,25 @@ class ClientOptions:
     max_connections: int = 50
 
 
-def _retry() -> Retry:
+def _retry(after_timeouts: bool) -> Retry:
     # One immediate retry, enough to replace a pooled connection that a server
     # restart closed; redis-py's default (10 retries with backoff) would turn
-    # an outage into seconds of latency per call.
-    return Retry(NoBackoff(), 1)
+    # an outage into seconds of latency per call. The sync client does not
+    # retry a timeout: a hung server would make each call wait twice the
+    # socket timeout. The asyncio one does: its timeout also counts the time a
+    # busy event loop takes to come back to the task, so a read the server
+    # answered in time can time out.
+    errors = (
+        (RedisConnectionError, RedisTimeoutError) if after_timeouts else (RedisConnectionError,)
+    )
+    return Retry(NoBackoff(), 1, supported_errors=errors)
 
 
-def _common(options: ClientOptions) -> dict[str, Any]:
+def _common(options: ClientOptions, in_loop: bool = False) -> dict[str, Any]:
     common: dict[str, Any] = {
         "socket_timeout": options.socket_timeout,
         "socket_connect_timeout": options.connect_timeout,
-        "retry": _retry(),
+        "retry": _retry(after_timeouts=in_loop),
     }
     if not options.cluster:
         common["max_connections"] = options.max_connections
@@ -95,7 +108,7 @@ def close_sync_client(client: Any) -> None:
 def make_async_client(options: ClientOptions) -> Any:
     """Return an asyncio client for ``options``; it belongs to the running event loop."""
     cls = AsyncRedisCluster if options.cluster else AsyncRedis
-    return cls.from_url(options.url, **_common(options))
+    return cls.from_url(options.url, **_common(options, in_loop=True))
 
 
 #: Operations whose purpose is to remove or invalidate, and the reads of the
@@ -238,7 +251,7 @@ class OutagePolicy:
         if not gave_up and not (self._open_until and self._open(scope)):
             return True
         if attempt is not None:
-            attempt.note(scope)  # not tried, so not applied: the operation goes on without it
+            attempt.note(scope, sent=False)  # not sent: the operation goes on without it
         with self._lock:
             self.errors += 1
         self.stats.record_error()
