@@ -1,7 +1,9 @@
 """A Prometheus recorder (extra ``prometheus``): counters and latency histograms.
 
 Pass it wherever a ``stats=`` recorder is taken, alone or beside a
-``CacheStatistics`` through :class:`Recorders`.
+``CacheStatistics`` through :class:`Recorders`. A hit or miss recorded
+without a duration (0) is counted but not observed in the latency histogram,
+so that untimed records do not pull its quantiles to zero.
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ class PrometheusRecorder:
         )
 
     def record_hit(self, duration: float = 0.0) -> None:
-        """Count a hit and observe its latency."""
+        """Count a hit and observe its latency (none when not timed: 0)."""
         self.requests.labels("hit").inc()
-        self.latency.labels("hit").observe(duration)
+        if duration > 0:
+            self.latency.labels("hit").observe(duration)
 
     def record_miss(self, duration: float = 0.0) -> None:
-        """Count a miss and observe its latency."""
+        """Count a miss and observe its latency (none when not timed: 0)."""
         self.requests.labels("miss").inc()
-        self.latency.labels("miss").observe(duration)
+        if duration > 0:
+            self.latency.labels("miss").observe(duration)
 
     def record_stale(self) -> None:
         """Count a stale serve."""

@@ -6,14 +6,21 @@
 
 At each scrape it reports the statistics' counts (hits, misses, stale serves,
 sets, deletes, errors), the middleware's requests by content type and
-outcome and its bypasses by reason, the in-memory engine's evictions and
-size, and then the metrics of a :class:`PrometheusRecorder` (the latency
-histograms) if one is given.
+outcome and its bypasses by reason, the engine's figures (reachable, entries,
+memory, evictions) and then the metrics of a :class:`PrometheusRecorder` (the
+latency histograms) if one is given, each family once: where both name one
+(``cache_errors``), the statistics' is kept.
+
+Once the statistics are shared (``stats.share(cache, group)`` or
+``stats.push``), the counts are the whole deployment's (every worker's, summed
+in the backend), whichever worker answers the scrape; ``?worker=this`` gives
+this worker's. The recorder's families are always this worker's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,23 +28,41 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import Receive, Scope, Send
 
 from cache.advanced.prometheus import PrometheusRecorder
-from cache.advanced.statistics import CacheStatistics
-from cache.backend import InMemoryCache
+from cache.advanced.statistics import CacheStatistics, summarize
 from cache.web.asgi import CacheMiddleware
+from cache.web.dashboard import engine_figures, track_middleware
 
 __all__ = ["MetricsEndpoint"]
 
+#: Engine figures as gauges: (metric, help, the ``info()`` names that give it).
+_ENGINE = (
+    ("cache_entries", "Entries held (Redis: keys of the database).", ("entries", "keys")),
+    ("cache_memory_bytes", "Memory the engine uses.", ("used_memory",)),
+    ("cache_evictions", "Entries evicted for room.", ("evictions", "evicted_keys")),
+    ("cache_engine_errors", "Engine calls that failed or were skipped.", ("errors",)),
+)
+
 
 class _Collector:
-    """Turns the statistics and middleware counters into metrics at scrape time."""
+    """Turns the statistics, the middleware's counters and the engine's figures into metrics."""
 
     def __init__(self, middleware: CacheMiddleware, stats: CacheStatistics | None) -> None:
         self.middleware = middleware
         self.stats = stats
+        self.this_worker = False
+
+    def _totals(self) -> dict[str, int]:
+        if self.stats is None:
+            counts = {f"http:{k}": v for k, v in self.middleware.outcomes.items()}
+            return counts | {f"bypass:{k}": v for k, v in self.middleware.bypasses.items()}
+        if self.stats.shared is not None and not self.this_worker:
+            return CacheStatistics.shared_totals(*self.stats.shared)
+        return self.stats.totals()
 
     def collect(self) -> Iterator[Metric]:
+        totals = self._totals()
         if self.stats is not None:
-            stats = self.stats.get_stats()
+            stats = summarize(totals)
             for name in ("hits", "misses", "sets", "deletes", "errors"):
                 yield CounterMetricFamily(f"cache_{name}", f"Cache {name}.", value=stats[name])
             yield CounterMetricFamily(
@@ -47,24 +72,43 @@ class _Collector:
         bypass = CounterMetricFamily(
             "cache_http_bypasses", "Requests not cached, by reason.", labels=["reason"]
         )
-        for reason, count in sorted(self.middleware.bypasses.items()):
-            bypass.add_metric([reason], count)
-        yield bypass
         outcome = CounterMetricFamily(
             "cache_http_requests",
             "Requests by content type and outcome.",
             labels=["content_type", "outcome"],
         )
-        for name, count in sorted(self.middleware.outcomes.items()):
-            outcome.add_metric(name.rsplit(":", 1), count)
+        for name, count in sorted(totals.items()):
+            if name.startswith("bypass:"):
+                bypass.add_metric([name[7:]], count)
+            elif name.startswith("http:"):
+                outcome.add_metric(name[5:].rsplit(":", 1), count)
+        yield bypass
         yield outcome
-        engine = self.middleware.cache
-        engine = getattr(engine, "cache", engine)  # through an InstrumentedCache
-        if isinstance(engine, InMemoryCache):
-            yield CounterMetricFamily(
-                "cache_evictions", "Entries evicted for room.", value=engine.evictions
-            )
-            yield GaugeMetricFamily("cache_entries", "Entries held.", value=len(engine))
+        yield from _engine_metrics(engine_figures(self.middleware.cache))
+
+
+def _engine_metrics(info: dict[str, Any]) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "cache_engine_up", "1 if the engine answered, else 0.", value=info["state"] == "up"
+    )
+    for metric, text, names in _ENGINE:
+        found = [info[n] for n in names if isinstance(info.get(n), int)]
+        if found:
+            yield GaugeMetricFamily(metric, text, value=found[0])
+
+
+class _Joined:
+    """The collector's families, then the recorder's whose names are not taken already."""
+
+    def __init__(self, first: _Collector, then: PrometheusRecorder | None) -> None:
+        self.first, self.then = first, then
+
+    def collect(self) -> Iterable[Metric]:
+        families = list(self.first.collect())
+        taken = {family.name for family in families}
+        if self.then is not None:
+            families += [m for m in self.then.registry.collect() if m.name not in taken]
+        return families
 
 
 class MetricsEndpoint:
@@ -77,20 +121,26 @@ class MetricsEndpoint:
         stats: CacheStatistics | None = None,
         recorder: PrometheusRecorder | None = None,
     ) -> None:
-        self.registry = CollectorRegistry()
-        self.registry.register(_Collector(middleware, stats or middleware.statistics))
+        stats = stats or middleware.statistics
+        if stats is not None:
+            track_middleware(stats, middleware)
+        self.collector = _Collector(middleware, stats)
         self.recorder = recorder
+        self.registry = CollectorRegistry()
+        self.registry.register(_Joined(self.collector, recorder))
 
-    def render(self) -> bytes:
-        """Return the metrics page."""
-        body = generate_latest(self.registry)
-        if self.recorder is not None:
-            body += generate_latest(self.recorder.registry)
-        return body
+    def render(self, *, this_worker: bool = False) -> bytes:
+        """Return the metrics page: the deployment's counts, or this worker's if asked."""
+        self.collector.this_worker = this_worker
+        try:
+            return generate_latest(self.registry)
+        finally:
+            self.collector.this_worker = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer with the current metrics."""
-        body = self.render()
+        """Answer with the current metrics (``?worker=this``: this worker's counts)."""
+        this = b"worker=this" in scope.get("query_string", b"").split(b"&")
+        body = self.render(this_worker=this)
         await send(
             {
                 "type": "http.response.start",
