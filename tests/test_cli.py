@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -45,6 +46,11 @@ def run(
         cwd=cwd,
         timeout=60,
     )
+
+
+def timeless(shown: str) -> list[str]:
+    """The lines of ``cache inspect`` that do not change from second to second."""
+    return [line for line in shown.splitlines() if not line.startswith(("ttl:", "state:"))]
 
 
 @pytest.fixture
@@ -133,6 +139,9 @@ def test_invalidate_by_tag(url: str, open_url: Callable[[str], CacheBackend]) ->
 
     done = run("--url", url, "invalidate", "tag", "user:1", "user:2")
     assert done.returncode == 0 and "invalidated 2 tags: user:1, user:2" in done.stdout
+    one = run("--url", url, "invalidate", "tag", "user:3", "--dry-run")
+    assert "dry run: 1 tag would get new versions" in one.stderr
+    assert "invalidated 1 tag: user:3" in run("--url", url, "invalidate", "tag", "user:3").stdout
     assert swr.get_with_swr("profile:1", lambda: "v2", 600, tags=["user:1"])[0] == "v2"
 
 
@@ -157,7 +166,7 @@ def test_inspect_a_key(url: str, open_url: Callable[[str], CacheBackend]) -> Non
     plain = run("--url", url, "inspect", "plain").stdout
     assert "ttl:    no expiry" in plain and 'value:  str: "hello"' in plain
     missing = run("--url", url, "inspect", "nothing-here")
-    assert missing.returncode == 1 and "no such key: nothing-here" in missing.stderr
+    assert missing.returncode == 2 and "no such key: nothing-here" in missing.stderr
 
 
 async def test_inspect_a_stored_http_response(
@@ -177,6 +186,7 @@ async def test_inspect_a_stored_http_response(
         assert (await client.get("/page")).headers["cache-status"].endswith("; stored")
     (key,) = CacheInvalidator(backend, registry="http").registered_keys("http:page:")
 
+    assert key.startswith("http:page:http://testserver/page|")
     shown = await asyncio.to_thread(run, "--url", url, "inspect", key)
     assert shown.returncode == 0, shown.stderr
     assert "tags:   pages" in shown.stdout
@@ -184,6 +194,44 @@ async def test_inspect_a_stored_http_response(
         "value:  an HTTP response: status 200, text/plain, 12 bytes, varies on accept-language"
         in shown.stdout
     )
+    # The same entry by its URL, as a browser shows it, and by its URL key (no digest).
+    for name in (
+        "http://testserver/page",
+        "http://TestServer:80/page",
+        "http:page:http://testserver/page",
+    ):
+        by_url = await asyncio.to_thread(run, "--url", url, "inspect", name)
+        assert by_url.returncode == 0, by_url.stderr
+        assert timeless(by_url.stdout) == timeless(shown.stdout)
+    listed = await asyncio.to_thread(run, "--url", url, "keys", "http://testserver/page")
+    assert listed.stdout.split() == [key] and "1 key (registry 'http')" in listed.stderr
+    found = await asyncio.to_thread(run, "--url", url, "keys", r"/page\|", "--registry", "http")
+    assert found.stdout.split() == [key]
+    gone = await asyncio.to_thread(run, "--url", url, "inspect", "http:page:http://testserver/")
+    assert gone.returncode == 2 and "cache keys URL lists them" in gone.stderr
+
+
+async def test_a_prefix_of_http_keys_outside_the_http_registry_says_where_they_are(
+    url: str, open_url: Callable[[str], CacheBackend]
+) -> None:
+    backend = open_url(url)
+    http = CacheInvalidator(backend, registry="http")
+    keys = [f"http:post:http://127.0.0.1:8000/posts/{n}|0123456789abcdef" for n in (1, 2)]
+    backend.set_many(dict.fromkeys(keys, "page"))
+    http.register_keys(keys)
+
+    none = run("--url", url, "invalidate", "prefix", "http:post:")
+    assert none.returncode == 0
+    assert "invalidated 0 keys" in none.stdout
+    assert "no key of the registry 'default' matches the prefix 'http:post:'" in none.stderr
+    assert "2 keys of the registry 'http' (the HTTP middleware's) match: add --registry http" in (
+        none.stderr
+    )
+    one = run("--url", url, "invalidate", "pattern", r"/posts/1\|", "--registry", "http")
+    assert one.returncode == 0 and "invalidated 1 key (pattern" in one.stdout
+    assert backend.get(keys[0], MISSING) is MISSING and backend.get(keys[1]) == "page"
+    dollar = run("--url", url, "keys", r"/posts/2$", "--registry", "http")
+    assert dollar.stdout == "" and "0 keys" in dollar.stderr  # the digest follows the path
 
 
 def test_the_cli_needs_no_web_extra() -> None:
@@ -259,3 +307,62 @@ def test_bad_urls_and_outages_exit_with_clear_messages() -> None:
     assert down.returncode == 1 and "failed" in down.stderr
     assert "hunter2" not in down.stderr  # the password is not printed
     assert run("no-such-command").returncode == 2
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+
+def all_commands() -> list[list[str]]:
+    from cache.cli import main
+
+    found: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        found.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(main, [])
+    return found
+
+
+def test_every_commands_help_is_on_the_docs_page() -> None:
+    page = DOCS.read_text()
+    documented = dict(re.findall(r"```text\n\$ cache ((?:[a-z]+ )*)--help\n(.*?)\n```", page, re.S))
+    commands = all_commands()
+    assert sorted(documented) == sorted(" ".join([*c, ""]).lstrip() for c in commands)
+    env = {**os.environ, "COLUMNS": "80"}
+    for command in commands:
+        shown = subprocess.run(
+            [sys.executable, "-m", "cache", *command, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout.rstrip()
+        assert shown == documented[" ".join([*command, ""]).lstrip()], (
+            f"docs/cli.md shows another help for `cache {' '.join(command)}`: paste this\n{shown}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("code", "args"),
+    [
+        (0, ["invalidate", "prefix", "nothing:"]),
+        (0, ["keys", "http://127.0.0.1:8000/posts/1"]),
+        (1, ["--url", "redis://127.0.0.1:{down}/0", "invalidate", "tag", "x"]),
+        (1, ["--url", "redis://127.0.0.1:{down}/0", "inspect", "x"]),
+        (2, ["inspect", "nothing-here"]),
+        (2, ["inspect", "http://127.0.0.1:8000/posts/1"]),
+        (2, ["invalidate", "pattern", "("]),
+        (2, ["--url", "mongodb://x", "stats", "--count", "1"]),
+        (2, ["stats", "--count", "0"]),
+        (2, ["no-such-command"]),
+        (2, ["warm", "list", "no_such_module:warmer"]),
+    ],
+)
+def test_exit_codes_are_the_documented_ones(code: int, args: list[str]) -> None:
+    table = DOCS.read_text().split("## Exit codes", 1)[1].split("##", 1)[0]
+    assert re.search(rf"^\| {code} \| ", table, re.M), f"exit code {code} is not documented"
+    result = run(*(a.format(down=free_port()) for a in args))
+    assert result.returncode == code, result.stdout + result.stderr

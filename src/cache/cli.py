@@ -2,15 +2,14 @@
 
 Every command works against the cache named by ``--url`` or ``CACHE_URL``
 (see :mod:`cache.backend.config`). Exit codes: 0 done, 1 the cache failed or a
-warming task failed, 2 bad usage (a bad URL, an unknown key or option).
+warming task failed, 2 bad usage (a bad URL, pattern or option, a key that is
+not there). Keys are named as stored, or, for HTTP entries, by their URL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -20,24 +19,31 @@ from urllib.parse import urlsplit
 
 import click
 
+from cache._cli_support import load_warmer, show_entry, url_pattern
 from cache._types import MISSING
-from cache.advanced.envelope import Envelope
 from cache.advanced.invalidation import CacheInvalidator
-from cache.advanced.keyguard import guard_tag
 from cache.advanced.statistics import CacheStatistics
 from cache.advanced.tags import CacheTag
-from cache.advanced.warming import CacheWarmer
 from cache.backend.base import CacheBackend
 from cache.backend.config import ENV_VAR, from_url
 from cache.errors import CacheError
-from cache.web.headers import get_header
-from cache.web.stored import Captured
 
 __all__ = ["main"]
 
 #: Invalidations longer than this show a progress bar.
 _PROGRESS_FROM = 1_000
 _SLICE = 500
+
+
+def _plural(count: int, word: str) -> str:
+    """Return ``"1 key"``, ``"2 keys"``, ``"1,000 keys"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+class _NotThere(click.ClickException):
+    """A key or URL that names nothing stored: bad usage (exit code 2)."""
+
+    exit_code = 2
 
 
 def _redacted(url: str) -> str:
@@ -121,7 +127,7 @@ def _stats_line(sample: dict[str, Any], rate: float | None) -> str:
     return " | ".join(["  ".join(parts), ", ".join(figures)])
 
 
-@main.command()
+@main.command(short_help="Live statistics of the apps and the engine.")
 @click.option(
     "--group", default="default", show_default=True, help="The statistics group apps push to."
 )
@@ -159,7 +165,7 @@ def stats(obj: _Context, group: str, interval: float, count: int | None, as_json
 # -- invalidate ----------------------------------------------------------------------
 
 
-@main.group()
+@main.group(short_help="Invalidate by tag, key prefix or key pattern.")
 def invalidate() -> None:
     """Invalidate by tag, key prefix or key pattern (--dry-run lists what would go)."""
 
@@ -168,7 +174,7 @@ def _drop(invalidator: CacheInvalidator, keys: list[str], dry_run: bool, what: s
     if dry_run:
         for key in keys:
             click.echo(key)
-        click.echo(f"dry run: {len(keys):,} keys would be invalidated ({what})", err=True)
+        click.echo(f"dry run: {_plural(len(keys), 'key')} would be invalidated ({what})", err=True)
         return
     if len(keys) < _PROGRESS_FROM:
         invalidator.invalidate_keys(keys)
@@ -178,7 +184,7 @@ def _drop(invalidator: CacheInvalidator, keys: list[str], dry_run: bool, what: s
                 chunk = keys[start : start + _SLICE]
                 invalidator.invalidate_keys(chunk)
                 bar.update(len(chunk))
-    click.echo(f"invalidated {len(keys):,} keys ({what})")
+    click.echo(f"invalidated {_plural(len(keys), 'key')} ({what})")
 
 
 @invalidate.command("tag")
@@ -194,13 +200,13 @@ def invalidate_tag(obj: _Context, tags: tuple[str, ...], dry_run: bool) -> None:
             for tag in tags:
                 click.echo(f"{tag}  (current version {versions[tag]})")
             click.echo(
-                f"dry run: {len(tags)} tags would get new versions; every entry written "
+                f"dry run: {_plural(len(tags), 'tag')} would get new versions; every entry written "
                 "under the current ones would then miss",
                 err=True,
             )
             return
         manager.invalidate_tags(tags)
-    click.echo(f"invalidated {len(tags)} tags: {', '.join(tags)}")
+    click.echo(f"invalidated {_plural(len(tags), 'tag')}: {', '.join(tags)}")
 
 
 _REGISTRY = click.option(
@@ -216,121 +222,117 @@ _DRY_RUN = click.option(
 )
 
 
+def _registered(backend: CacheBackend, registry: str, what: str, match: str) -> list[str]:
+    """Return the keys of ``registry`` starting with (prefix) or matching (pattern) ``match``."""
+    invalidator = CacheInvalidator(backend, registry=registry)
+    if what == "prefix":
+        return invalidator.registered_keys(match)
+    return invalidator.matching_keys(match)
+
+
+def _why_none(backend: CacheBackend, registry: str, what: str, match: str) -> str:
+    """Say why no key matched: most often, HTTP entries looked for outside the registry 'http'."""
+    said = f"no key of the registry {registry!r} matches the {what} {match!r}"
+    if registry == "http":
+        return said
+    there = len(_registered(backend, "http", what, match))
+    if there:
+        return (
+            f"{said}; {_plural(there, 'key')} of the registry 'http' (the HTTP "
+            "middleware's) match: add --registry http"
+        )
+    return f"{said}; the HTTP middleware registers its responses in --registry http"
+
+
 def _by_registry(obj: _Context, registry: str, dry_run: bool, what: str, match: str) -> None:
     with _failures(obj.url):
+        keys = _registered(obj.backend, registry, what, match)
+        if not keys:
+            click.echo(_why_none(obj.backend, registry, what, match), err=True)
         invalidator = CacheInvalidator(obj.backend, registry=registry)
-        if what == "prefix":
-            keys = invalidator.registered_keys(match)
-        else:
-            keys = invalidator.matching_keys(match)
         _drop(invalidator, keys, dry_run, f"{what} {match!r}")
 
 
-@invalidate.command("prefix")
+@invalidate.command("prefix", short_help="Invalidate the registered keys starting with PREFIX.")
 @click.argument("prefix")
 @_REGISTRY
 @_DRY_RUN
 @click.pass_obj
 def invalidate_prefix(obj: _Context, prefix: str, registry: str, dry_run: bool) -> None:
-    """Invalidate the registered keys starting with PREFIX."""
+    """Invalidate the registered keys starting with PREFIX (e.g. http:post:)."""
     _by_registry(obj, registry, dry_run, "prefix", prefix)
 
 
-@invalidate.command("pattern")
+@invalidate.command("pattern", short_help="Invalidate the registered keys PATTERN finds.")
 @click.argument("pattern")
 @_REGISTRY
 @_DRY_RUN
 @click.pass_obj
 def invalidate_pattern(obj: _Context, pattern: str, registry: str, dry_run: bool) -> None:
-    """Invalidate the registered keys matching the regular expression PATTERN."""
+    """Invalidate the registered keys matching the regular expression PATTERN.
+
+    PATTERN is searched anywhere in the key (Python's re.search). HTTP keys
+    read http:<type>:<scheme>://<host><path>|<digest>, so '/posts/\\d+\\|'
+    finds every post, and a '$' after a path finds nothing.
+    """
     _by_registry(obj, registry, dry_run, "pattern", pattern)
 
 
-# -- inspect -------------------------------------------------------------------------
+# -- keys and inspect ----------------------------------------------------------------
 
 
-def _summary(value: Any, width: int = 200) -> str:
-    response = Captured.load(value)
-    if response is not None:
-        kind = get_header(response.headers, "content-type") or "?"
-        varies = f", varies on {', '.join(response.vary)}" if response.vary else ""
-        size = f"{len(response.body):,} bytes"
-        return f"an HTTP response: status {response.status}, {kind}, {size}{varies}"
-    try:
-        text = json.dumps(value, default=repr)
-    except (TypeError, ValueError):
-        text = repr(value)
-    items = f" of {len(value):,} items" if isinstance(value, (dict, list, tuple, set)) else ""
-    text = text if len(text) <= width else text[: width - 3] + "..."
-    return f"{type(value).__name__}{items}: {text}"
+@main.command("keys", short_help="List registered keys (a pattern, a URL).")
+@click.argument("match", required=False, default="")
+@_REGISTRY
+@click.pass_obj
+def list_keys(obj: _Context, match: str, registry: str) -> None:
+    """List registered keys: all, those MATCH finds (a regular expression), or a URL's.
+
+    A URL (http://127.0.0.1:8000/posts/1) or a URL key
+    (http:post:http://127.0.0.1:8000/posts/1) lists the HTTP entries stored for
+    it, one per variant, from the registry 'http'. The count goes to stderr.
+    """
+    url = url_pattern(match)
+    registry = "http" if url is not None else registry
+    with _failures(obj.url):
+        keys = CacheInvalidator(obj.backend, registry=registry).matching_keys(url or match)
+        for key in keys:
+            click.echo(key)
+        if not keys and match:
+            click.echo(_why_none(obj.backend, registry, "pattern", match), err=True)
+    click.echo(f"{_plural(len(keys), 'key')} (registry {registry!r})", err=True)
 
 
-@main.command("inspect")
+@main.command("inspect", short_help="Show one entry (a key, a URL): TTL, state, tags.")
 @click.argument("key")
 @click.pass_obj
 def inspect_key(obj: _Context, key: str) -> None:
-    """Show KEY: a summary of its value, its TTL, its tags and whether it is fresh."""
+    """Show KEY: a summary of its value, its TTL, its tags and whether it is fresh.
+
+    KEY is a key as stored (cache keys lists them), or a URL or URL key, whose
+    stored HTTP variants are shown one after the other. Exit code 2 if there
+    is none.
+    """
     with _failures(obj.url):
         backend = obj.backend
-        ttl = backend.ttl(key)
-        if ttl is MISSING:
-            raise click.ClickException(f"no such key: {key}")
-        entry = backend.get_entry(key)
-        click.echo(f"key:    {key}")
-        click.echo("ttl:    " + ("no expiry" if ttl is None else f"{float(ttl):,.1f} s"))
-        env = Envelope.load(entry.value)
-        if env is None:
-            click.echo(f"value:  {_summary(entry.value)}")
-            return
-        now = time.time()
-        if env.is_fresh(now):
-            state = f"fresh for {env.fresh_until - now:,.1f} s more"
-        elif env.is_servable(now):
-            state = f"stale: served while refreshing for {env.stale_until - now:,.1f} s more"
-        else:
-            state = "expired: past its stale window (kept only for stale-if-error)"
-        # The versions read with the entry (get_entry's refs): inspecting creates nothing.
-        tags, guard = CacheTag(backend), guard_tag(key)
-        dropped = [t for t, v in env.tags.items() if not tags.matches({t: v}, entry.refs)]
-        if guard in dropped:
-            state = "invalidated (its key was invalidated while it was being generated)"
-        elif dropped:
-            state = f"invalidated by tag {', '.join(sorted(dropped))}"
-        click.echo(f"state:  {state}")
-        shown = sorted(t for t in env.tags if t != guard)
-        marks = [f"{t}{' (invalidated)' if t in dropped else ''}" for t in shown]
-        click.echo(f"tags:   {', '.join(marks) or '-'}")
-        click.echo(f"value:  {_summary(env.value)}")
+        found = [key]
+        url = url_pattern(key)
+        if backend.ttl(key) is MISSING and url is not None:
+            found = CacheInvalidator(backend, registry="http").matching_keys(url)
+        found = [k for k in found if backend.ttl(k) is not MISSING]
+        if not found:
+            hint = " (stored HTTP keys end in |<digest>; cache keys URL lists them)"
+            raise _NotThere(f"no such key: {key}" + (hint if "|" not in key else ""))
+        for number, name in enumerate(found):
+            if number:
+                click.echo()
+            show_entry(backend, name)
 
 
 # -- warm ----------------------------------------------------------------------------
 
 
-def _load_warmer(target: str) -> CacheWarmer:
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise click.BadParameter("write it as module:attribute, e.g. myapp.cache:warmer")
-    sys.path.insert(0, os.getcwd())  # as uvicorn and gunicorn do: the app is beside us
-    try:
-        found: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise click.BadParameter(f"cannot import {module_name!r}: {exc}") from None
-    for name in attribute.split("."):
-        try:
-            found = getattr(found, name)
-        except AttributeError:
-            raise click.BadParameter(f"{module_name!r} has no attribute {attribute!r}") from None
-    if callable(found) and not isinstance(found, CacheWarmer):
-        found = found()  # a factory
-    warmer = getattr(found, "warmer", found)
-    if not isinstance(warmer, CacheWarmer):
-        raise click.BadParameter(
-            f"{target} is a {type(found).__name__}, not a CacheWarmer (or an object with .warmer)"
-        )
-    return warmer
-
-
-@main.group()
+@main.group(short_help="List or run an app's warming tasks.")
 def warm() -> None:
     """List or run the warming tasks of an app's CacheWarmer (APP is module:attribute)."""
 
@@ -343,7 +345,7 @@ def _when(seconds: float | None) -> str:
 @click.argument("app")
 def warm_list(app: str) -> None:
     """List APP's warming tasks with their schedules and next runs."""
-    warmer = _load_warmer(app)
+    warmer = load_warmer(app)
     status = warmer.get_warming_status()
     if not status:
         click.echo("no warming tasks")
@@ -353,12 +355,12 @@ def warm_list(app: str) -> None:
         click.echo(f"{key:30} {s['schedule'] or '-':15} {_when(s['next_run']):20} {s['state']}")
 
 
-@warm.command("run")
+@warm.command("run", short_help="Run APP's warming tasks now; exit 1 if one fails.")
 @click.argument("app")
 @click.option("--key", "keys", multiple=True, help="Warm only this key (repeatable).")
 def warm_run(app: str, keys: tuple[str, ...]) -> None:
     """Run APP's warming tasks now (all, or --key ones) into its cache; exit 1 if one fails."""
-    warmer = _load_warmer(app)
+    warmer = load_warmer(app)
 
     async def run() -> dict[str, dict[str, Any]]:
         if not keys:

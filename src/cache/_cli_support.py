@@ -1,0 +1,124 @@
+"""What the operator CLI (:mod:`cache.cli`) says about keys and entries, and how it finds apps.
+
+Apart from the commands so that each stays short: naming HTTP entries by
+URL, describing one entry, importing an app's warmer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import sys
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from cache._types import MISSING
+from cache.advanced.envelope import Envelope
+from cache.advanced.keyguard import guard_tag
+from cache.advanced.tags import CacheTag
+from cache.advanced.warming import CacheWarmer
+from cache.backend.base import CacheBackend
+from cache.web.headers import get_header
+from cache.web.keys import normalize_host, url_key
+from cache.web.stored import Captured
+
+__all__ = ["load_warmer", "show_entry", "summary", "url_pattern"]
+
+
+def summary(value: Any, width: int = 200) -> str:
+    """Describe a value in one line: an HTTP response by status, type and size."""
+    response = Captured.load(value)
+    if response is not None:
+        kind = get_header(response.headers, "content-type") or "?"
+        varies = f", varies on {', '.join(response.vary)}" if response.vary else ""
+        size = f"{len(response.body):,} bytes"
+        return f"an HTTP response: status {response.status}, {kind}, {size}{varies}"
+    try:
+        text = json.dumps(value, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    items = f" of {len(value):,} items" if isinstance(value, (dict, list, tuple, set)) else ""
+    text = text if len(text) <= width else text[: width - 3] + "..."
+    return f"{type(value).__name__}{items}: {text}"
+
+
+def url_pattern(name: str) -> re.Pattern[str] | None:
+    """Return the pattern of the stored HTTP keys of a URL or URL key, or None if it is neither.
+
+    ``http://host/posts/1`` and ``http:post:http://host/posts/1`` name every
+    stored variant of that URL (``...|<digest>``); the URL is spelt as the
+    middleware spells it (``cache.web.keys``: host lower-cased, default port
+    dropped, path percent-encoded). A query is ignored: it is in the digest.
+    """
+    kind, url = r"http:[^:|]+:", name
+    if name.startswith("http:") and not name.startswith("http://") and "|" not in name:
+        kind, _, url = name.partition(":")[2].partition(":")
+        kind = re.escape(f"http:{kind}:")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = normalize_host(parts.netloc, parts.scheme)
+    spelt = url_key("-", parts.scheme, host, parts.path or "/").removeprefix("http:-:")
+    return re.compile(f"^{kind}{re.escape(spelt)}\\|")
+
+
+def show_entry(backend: CacheBackend, key: str) -> None:
+    """Print one entry: its TTL, state, tags and a summary of its value."""
+    ttl = backend.ttl(key)
+    entry = backend.get_entry(key)
+    click.echo(f"key:    {key}")
+    life = "gone" if ttl is MISSING else "no expiry" if ttl is None else f"{float(ttl):,.1f} s"
+    click.echo(f"ttl:    {life}")
+    env = Envelope.load(entry.value)
+    if env is None:
+        click.echo(f"value:  {summary(entry.value)}")
+        return
+    now = time.time()
+    if env.is_fresh(now):
+        state = f"fresh for {env.fresh_until - now:,.1f} s more"
+    elif env.is_servable(now):
+        state = f"stale: served while refreshing for {env.stale_until - now:,.1f} s more"
+    else:
+        state = "expired: past its stale window (kept only for stale-if-error)"
+    # The versions read with the entry (get_entry's refs): inspecting creates nothing.
+    tags, guard = CacheTag(backend), guard_tag(key)
+    dropped = [t for t, v in env.tags.items() if not tags.matches({t: v}, entry.refs)]
+    if guard in dropped:
+        state = "invalidated (its key was invalidated while it was being generated)"
+    elif dropped:
+        state = f"invalidated by tag {', '.join(sorted(dropped))}"
+    click.echo(f"state:  {state}")
+    shown = sorted(t for t in env.tags if t != guard)
+    marks = [f"{t}{' (invalidated)' if t in dropped else ''}" for t in shown]
+    click.echo(f"tags:   {', '.join(marks) or '-'}")
+    click.echo(f"value:  {summary(env.value)}")
+
+
+def load_warmer(target: str) -> CacheWarmer:
+    """Import ``module:attribute``: a CacheWarmer, an object with ``.warmer``, or a factory."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise click.BadParameter("write it as module:attribute, e.g. myapp.cache:warmer")
+    sys.path.insert(0, os.getcwd())  # as uvicorn and gunicorn do: the app is beside us
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(f"cannot import {module_name!r}: {exc}") from None
+    for name in attribute.split("."):
+        try:
+            found = getattr(found, name)
+        except AttributeError:
+            raise click.BadParameter(f"{module_name!r} has no attribute {attribute!r}") from None
+    if callable(found) and not isinstance(found, CacheWarmer):
+        found = found()  # a factory
+    warmer = getattr(found, "warmer", found)
+    if not isinstance(warmer, CacheWarmer):
+        raise click.BadParameter(
+            f"{target} is a {type(found).__name__}, not a CacheWarmer (or an object with .warmer)"
+        )
+    return warmer
