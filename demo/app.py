@@ -53,17 +53,64 @@ def _lang(request: Request) -> str:
     return next((code for code in _GREETING if header.lower().startswith(code)), "en")
 
 
-def _page(title: str, body: str, started: float) -> HTMLResponse:
+_STYLE = (
+    "body{font:16px system-ui;max-width:46rem;margin:2rem auto;padding:0 1rem}"
+    "nav a{margin-right:1rem}.meta{color:#666;font-size:.85rem}"
+    "form{display:grid;gap:.75rem}label{display:grid;gap:.25rem;font-weight:600}"
+    "input,textarea{font:inherit;padding:.4rem;border:1px solid #bbb;border-radius:4px}"
+    "button{justify-self:start;font:inherit;padding:.4rem 1.2rem;border:0;border-radius:4px;"
+    "background:#2563eb;color:#fff;cursor:pointer}"
+)
+
+
+def _page(title: str, body: str, started: float, status: int = 200) -> HTMLResponse:
     took = (time.perf_counter() - started) * 1000
     return HTMLResponse(
         f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-        "<style>body{font:16px system-ui;max-width:46rem;margin:2rem auto;padding:0 1rem}"
-        "nav a{margin-right:1rem}.meta{color:#666;font-size:.85rem}</style></head><body>"
+        f"<style>{_STYLE}</style></head><body>"
         '<nav><a href="/">Home</a><a href="/api/posts">API</a>'
         '<a href="/dashboard/">Dashboard</a></nav>'
         f"<h1>{html.escape(title)}</h1>{body}"
         f"<p class=meta>rendered at {time.strftime('%H:%M:%S')} in {took:.0f} ms "
-        "(a cached page keeps this line: see the Cache-Status and Age headers)</p></body></html>"
+        "(a cached page keeps this line: see the Cache-Status and Age headers)</p></body></html>",
+        status_code=status,
+    )
+
+
+def _not_found(what: str, started: float) -> HTMLResponse:
+    """Return a 404 page that no cache keeps: the next request asks the site again."""
+    response = _page("Not found", f"<p>There is no {html.escape(what)} here.</p>", started, 404)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _register_policies(manager: ContentTypeCacheManager) -> None:
+    """Register the demo's policies: one per content type of its routes."""
+    # Two lifetimes: this cache keeps a page for `timeout` seconds (and
+    # drops it the moment it is invalidated); browsers get `no-cache`, so
+    # they ask again on each visit and an edit shows at once (a 304 when
+    # nothing changed).
+    browsers = "no-cache"
+    manager.register_policy(
+        "page",
+        CachePolicy(
+            timeout=300, tags={"pages"}, vary_on=["Accept-Language"], cache_control=browsers
+        ),
+    )
+    manager.register_policy(
+        "post", CachePolicy(timeout=600, tags={"posts"}, cache_control=browsers)
+    )
+    manager.register_policy(
+        "author", CachePolicy(timeout=600, tags={"authors"}, cache_control=browsers)
+    )
+    manager.register_policy(
+        "api",
+        CachePolicy(
+            timeout=10,
+            tags={"api"},
+            stale_while_revalidate=60,
+            cache_control="public, max-age=5",  # API clients may reuse it briefly
+        ),
     )
 
 
@@ -82,36 +129,20 @@ class Demo:
         self.tags = CacheTag(self.cache)
         self.invalidator = CacheInvalidator(self.cache, registry="http")
         self.manager = ContentTypeCacheManager(self.cache, tag_manager=self.tags, stats=recorder)
-        # Two lifetimes: this cache keeps a page for `timeout` seconds (and
-        # drops it the moment it is invalidated); browsers get `no-cache`, so
-        # they ask again on each visit and an edit shows at once (a 304 when
-        # nothing changed).
-        browsers = "no-cache"
-        self.manager.register_policy(
-            "page",
-            CachePolicy(
-                timeout=300, tags={"pages"}, vary_on=["Accept-Language"], cache_control=browsers
-            ),
-        )
-        self.manager.register_policy(
-            "post", CachePolicy(timeout=600, tags={"posts"}, cache_control=browsers)
-        )
-        self.manager.register_policy(
-            "author", CachePolicy(timeout=600, tags={"authors"}, cache_control=browsers)
-        )
-        self.manager.register_policy(
-            "api",
-            CachePolicy(
-                timeout=10,
-                tags={"api"},
-                stale_while_revalidate=60,
-                cache_control="public, max-age=5",  # API clients may reuse it briefly
-            ),
-        )
+        _register_policies(self.manager)
         self.warmer = CacheWarmer(self.cache, stats=recorder)
         self.warmer.register_warming_task(
             "data:popular", self.blog.popular, timeout=120, schedule="* * * * *"
         )
+        # Each popular post is warmed too: its page renders from the cache.
+        self.warmed = [int(p["id"]) for p in self.blog.popular()]
+        for post_id in self.warmed:
+            self.warmer.register_warming_task(
+                f"data:post:{post_id}",
+                functools.partial(self.blog.post, post_id),
+                timeout=120,
+                schedule="* * * * *",
+            )
         self.middleware: CacheMiddleware | None = None
         self.dashboard: Dashboard | None = None
 
@@ -124,6 +155,11 @@ class Demo:
             value = self.blog.popular()
             self.cache.set("data:popular", value, 120)
         return list(value)
+
+    def post_data(self, post_id: int) -> dict[str, Any] | None:
+        """Return a post: warmed in the cache if it is popular, else from the database."""
+        value = self.cache.get(f"data:post:{post_id}") if post_id in self.warmed else None
+        return dict(value) if value is not None else self.blog.post(post_id)
 
     async def home(self, request: Request) -> Response:
         """Render the home page: the popular posts, greeted in the reader's language."""
@@ -143,9 +179,9 @@ class Demo:
         """Render one post; tagged with the post and its author."""
         started = time.perf_counter()
         post_id = int(request.path_params["id"])
-        post = await asyncio.to_thread(self.blog.post, post_id)
+        post = await asyncio.to_thread(self.post_data, post_id)
         if post is None:
-            return HTMLResponse("no such post", status_code=404)
+            return _not_found(f"post {post_id}", started)
         body = (
             f'<p class=meta>by <a href="/authors/{post["author_id"]}">'
             f"{html.escape(post['author'])}</a>"
@@ -161,7 +197,7 @@ class Demo:
         author_id = int(request.path_params["id"])
         author = await asyncio.to_thread(self.blog.author, author_id)
         if author is None:
-            return HTMLResponse("no such author", status_code=404)
+            return _not_found(f"author {author_id}", started)
         items = "".join(
             f'<li><a href="/posts/{p["id"]}">{html.escape(p["title"])}</a></li>'
             for p in author["posts"]
@@ -181,14 +217,21 @@ class Demo:
 
     async def edit_form(self, request: Request) -> Response:
         """Render the edit form of a post (never cached)."""
-        post = await asyncio.to_thread(self.blog.post, int(request.path_params["id"]))
+        started, post_id = time.perf_counter(), int(request.path_params["id"])
+        post = await asyncio.to_thread(self.blog.post, post_id)
         if post is None:
-            return HTMLResponse("no such post", status_code=404)
-        return HTMLResponse(
-            f'<form method=post><input name=title size=60 value="{html.escape(post["title"])}">'
-            f"<br><textarea name=body rows=8 cols=60>{html.escape(post['body'])}</textarea>"
-            "<br><button>Save</button></form>"
+            return _not_found(f"post {post_id}", started)
+        form = (
+            f'<p class=meta><a href="/posts/{post_id}">back to the post</a> · saving '
+            f"invalidates the tag <code>post:{post_id}</code>: every page showing it</p>"
+            f'<form method=post action="/posts/{post_id}/edit">'
+            f'<label>Title <input name=title value="{html.escape(post["title"])}"></label>'
+            f"<label>Text <textarea name=body rows=10>{html.escape(post['body'])}</textarea>"
+            "</label><button>Save</button></form>"
         )
+        response = _page(f"Edit: {post['title']}", form, started)
+        response.headers["Cache-Control"] = "no-store"  # always the current text
+        return response
 
     async def edit(self, request: Request) -> Response:
         """Save a post, then purge every page that shows it by its tag."""
@@ -196,9 +239,12 @@ class Demo:
         form = parse_qs((await request.body()).decode())  # a urlencoded form: no extra dependency
         title, body = form.get("title", [""])[0], form.get("body", [""])[0]
         await asyncio.to_thread(self.blog.update_post, post_id, title, body)
-        # Every page showing this post carries the tag post:<id>: one write purges them all.
+        # The warmed data first (the list shows titles too), so pages render the new text ...
+        await self.warmer.warm_cache(key="data:popular")
+        if post_id in self.warmed:
+            await self.warmer.warm_cache(key=f"data:post:{post_id}")
+        # ... then every page showing this post, by its tag post:<id>: one write purges them all.
         await self.tags.ainvalidate_tags([f"post:{post_id}"])
-        await self.warmer.warm_cache(key="data:popular")  # the list shows titles too
         return RedirectResponse(f"/posts/{post_id}", status_code=303)
 
 
@@ -255,8 +301,10 @@ def _dashboard(middleware: CacheMiddleware, demo: Demo) -> Dashboard:
         warmer=demo.warmer,
         traffic=functools.partial(generate_traffic, middleware, _READ, list(_GREETING)),
         hint="Tags: <code>post:ID</code>, <code>author:ID</code>, <code>pages</code>, "
-        "<code>posts</code>, <code>api</code>. Prefixes and patterns match cache keys "
-        "such as <code>http:post:http://HOST/posts/1</code>.",
+        "<code>posts</code>, <code>api</code>. Prefixes and patterns (regular expressions) "
+        "match stored keys, <code>http:post:http://HOST/posts/1|DIGEST</code>: prefix "
+        "<code>http:post:</code> is every post, pattern <code>/posts/(1|2|3)\\|</code> "
+        "three of them (as <code>cache keys</code> lists them).",
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -58,7 +60,84 @@ async def test_pages_are_cached_and_an_edit_shows_at_once(tmp_path: Path) -> Non
             and 'cache_http_requests_total{content_type="post"' in metrics
         )
         dashboard = await client.get("/dashboard/")
-        assert "<canvas id=hit_rate" in dashboard.text
+        assert dashboard.status_code == 200 and "cache dashboard" in dashboard.text
+
+
+async def test_a_missing_page_is_not_kept_and_the_edit_form_is_a_page(tmp_path: Path) -> None:
+    app = create_app(InMemoryCache(), db_path=str(tmp_path / "blog.db"), latency=0)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo.test") as client:
+        for path in ("/posts/999", "/authors/42"):
+            first, second = await client.get(path), await client.get(path)
+            assert first.status_code == second.status_code == 404
+            assert first.headers["cache-control"] == "no-store"  # no cache, shared or not
+            assert "hit" not in second.headers["cache-status"]
+            assert "<nav>" in first.text and "Not found" in first.text
+        assert app.app.state.demo.invalidator.registered_keys("http:post:") == []
+
+        form = await client.get("/posts/3/edit")
+        assert form.status_code == 200 and form.headers["cache-control"] == "no-store"
+        assert '<nav><a href="/">Home</a>' in form.text  # the site's navigation
+        assert '<a href="/posts/3">back to the post</a>' in form.text
+        assert "<label>Title <input name=title" in form.text and "button{" in form.text
+        assert (await client.get("/posts/999/edit")).status_code == 404
+
+
+async def test_the_popular_posts_are_warmed_one_by_one(tmp_path: Path) -> None:
+    app = create_app(InMemoryCache(), db_path=str(tmp_path / "blog.db"), latency=0)
+    demo = app.app.state.demo
+    popular = [p["id"] for p in demo.blog.popular()]
+    assert len(popular) == 10 and demo.warmed == popular
+    async with app.app.router.lifespan_context(app.app):  # the first warming runs at startup
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo.test") as c:
+            warming = (await c.get("/dashboard/stats.json")).json()["warming"]
+            assert {"data:popular", *(f"data:post:{n}" for n in popular)} <= set(warming)
+            assert demo.cache.get(f"data:post:{popular[0]}")["id"] == popular[0]
+            # A warmed post renders from the warmed copy, and an edit re-warms it.
+            await c.post(f"/posts/{popular[0]}/edit", data={"title": "Warm again", "body": "b"})
+            assert demo.cache.get(f"data:post:{popular[0]}")["title"] == "Warm again"
+            assert "Warm again" in (await c.get(f"/posts/{popular[0]}")).text
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+async def test_the_patterns_on_the_cli_page_find_what_it_says_in_the_demo(tmp_path: Path) -> None:
+    app = create_app(InMemoryCache(), db_path=str(tmp_path / "blog.db"), latency=0)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+        for path in (
+            "/",
+            "/posts/1",
+            "/posts/2",
+            "/posts/3",
+            "/posts/4",
+            "/authors/1",
+            "/api/posts",
+        ):
+            assert (await c.get(path)).headers["cache-status"].endswith("stored")
+        await c.get("/", headers={"Accept-Language": "fr"})  # a second variant of the home page
+        await c.get("/posts/1/edit")
+    http = app.app.state.demo.invalidator
+    paths = {k: k.split("://127.0.0.1:8000", 1)[1].split("|")[0] for k in http.registered_keys()}
+    assert len(paths) == 8
+
+    def found(pattern: str) -> list[str]:
+        return sorted(paths[k] for k in http.matching_keys(pattern))
+
+    page = DOCS.read_text()
+    documented = re.findall(r"^- `([^`]+)`: ", page.split("checked against the demo", 1)[1], re.M)
+    expected = {
+        r"/posts/\d+\|": ["/posts/1", "/posts/2", "/posts/3", "/posts/4"],
+        r"/posts/(1|2|3)\|": ["/posts/1", "/posts/2", "/posts/3"],
+        r"^http:(page|author):": ["/", "/", "/authors/1"],
+        r":8000/\|": ["/", "/"],
+        r"/posts/1$": [],
+    }
+    assert documented == list(expected)
+    for pattern, paths_found in expected.items():
+        assert found(pattern) == paths_found, pattern
 
 
 def test_the_demo_command_serves_the_site(tmp_path: Path) -> None:
@@ -104,7 +183,7 @@ def test_workers_share_the_cache_in_redis(
             str(port),
             "--latency",
             "0",
-            "--redis",
+            "--cache",
             redis_server.url,
             "--workers",
             "2",
@@ -116,7 +195,7 @@ def test_workers_share_the_cache_in_redis(
     )
     try:
         assert process.stdout is not None
-        assert "2 worker(s)" in process.stdout.readline()
+        assert "2 workers" in process.stdout.readline() + process.stdout.readline()
         deadline = time.monotonic() + 30
         statuses = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
@@ -136,3 +215,65 @@ def test_workers_share_the_cache_in_redis(
         process.terminate()
         process.wait(15)
         process.stdout.close()  # type: ignore[union-attr]
+
+
+def demo_command(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "demo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env or {k: v for k, v in os.environ.items() if k not in ("CACHE_DEMO_DB", "CACHE_URL")},
+    )
+
+
+def test_the_demo_binds_first_and_removes_its_temporary_database() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        refused = demo_command("--port", str(busy))
+        out, _ = refused.communicate(timeout=30)
+    assert refused.returncode == 2
+    assert out.startswith("usage: scripts/demo")
+    assert "http://" not in out  # no URL for a site that is not there
+    assert f"cannot listen on 127.0.0.1:{busy}" in out and f"--port {busy + 1}" in out
+
+    port = free_port()
+    process = demo_command("--port", str(port), "--latency", "0")
+    assert process.stdout is not None
+    try:
+        banner = process.stdout.readline() + process.stdout.readline()
+        assert f"open http://127.0.0.1:{port}/" in banner and "1 worker;" in banner
+        database = Path(re.findall(r"the blog in (\S+) \(temporary: removed on exit\)", banner)[0])
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            # The port was bound before the banner: the first request may come at once.
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    assert client.get("/posts/1").status_code == 200
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the demo did not start"
+                    time.sleep(0.1)
+        assert database.exists()
+    finally:
+        process.terminate()
+        process.wait(15)
+        process.stdout.close()
+    assert not database.exists() and not database.parent.exists()
+
+
+def test_the_demo_names_one_cache_option() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "demo", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.startswith("usage: scripts/demo") and "--cache URL" in shown
+    assert "--redis" not in shown
+    wrong = subprocess.run(
+        [sys.executable, "-m", "demo", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert wrong.returncode == 2 and "--workers needs --cache redis://" in wrong.stderr
