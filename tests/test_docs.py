@@ -72,22 +72,56 @@ def test_python_blocks_are_labelled_python(page: Path) -> None:
     assert not {"py", "python3", "pycon", "py3"} & set(labels), page
 
 
-def test_the_api_reference_links_instead_of_showing_sphinx_roles(tmp_path: Path) -> None:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built as the test command builds it (strict)."""
+    folder = tmp_path_factory.mktemp("site")
     built = subprocess.run(
-        [Path(sys.executable).with_name("mkdocs"), "build", "--strict", "--site-dir", tmp_path],
+        [Path(sys.executable).with_name("mkdocs"), "build", "--strict", "--site-dir", folder],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         timeout=120,
         check=False,
     )
     assert built.returncode == 0, built.stderr
-    reference = (tmp_path / "reference" / "index.html").read_text()
+    return folder
+
+
+def test_the_api_reference_links_instead_of_showing_sphinx_roles(site: Path) -> None:
+    reference = (site / "reference" / "index.html").read_text()
     assert not re.search(r":(class|meth|func|mod|attr|data|exc|obj):(`|<code>)", reference)
     # :class:`~cache.backend.InMemoryCache` is a link to the class's section.
     links = re.findall(r'<a class="autorefs autorefs-internal"[^>]*href="([^"]+)"', reference)
     assert "#cache.backend.memory.InMemoryCache" in links
     assert len(links) > 100
-    assert not (tmp_path / "_ext").exists()  # the build's own extension is not published
+    assert not (site / "_ext").exists()  # the build's own extension is not published
+
+
+def test_no_code_block_runs_off_a_1280_pixel_screen(site: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(p for p in site.rglob("index.html") if "search" not in p.parts)
+    assert len(pages) >= len(PAGES) - 2  # README.md is not a page; 404 has no index
+    cut: dict[str, int] = {}
+    seen = 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"]
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 1280, "height": 800})
+            for page in pages:
+                tab.goto(page.as_uri())
+                seen += tab.locator(".md-content pre > code").count()
+                wide = tab.evaluate(
+                    "[...document.querySelectorAll('.md-content pre > code')]"
+                    ".filter(c => c.scrollWidth > c.clientWidth + 1).length"
+                )
+                if wide:
+                    cut[str(page.relative_to(site))] = wide
+        finally:
+            browser.close()
+    assert seen > 30
+    assert cut == {}, f"code blocks wider than the page at 1280 px: {cut}"
