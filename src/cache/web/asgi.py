@@ -227,6 +227,7 @@ class CacheMiddleware:
 
     async def _cached(self, request: Cacheable, receive: Receive, send: Send) -> None:
         """Answer from the stored response, validate it, or ask the app (RFC 9111 section 4)."""
+        started = time.perf_counter()  # hits and misses are timed from the lookup on
         key, env = await self._lookup(request)
         content_type = request.route.content_type
         now = self.clock()
@@ -240,21 +241,20 @@ class CacheMiddleware:
             stale = action is Action.SERVE_STALE
             if stale:
                 await self._refresh(request, key, env)
-            self._count(request, "stale" if stale else "hit")
             detail = "stale-while-revalidate" if stale else None
             status = exchange.cache_status(hit=True, ttl=decision.ttl, detail=detail)
             await send_stored(request, send, old, status, now)  # type: ignore[arg-type]
+            self._count(request, "stale" if stale else "hit", time.perf_counter() - started)
             return
         if action is Action.GATEWAY_TIMEOUT:
             await self._only_if_cached(send)
             return
-        started = time.perf_counter()
         self.outcomes[f"{content_type}:miss"] += 1
         await self.filler.miss(request, receive, send, key, env, decision.fallback)
         self.manager.stats.record_miss(time.perf_counter() - started)
 
-    def _count(self, request: Cacheable, outcome: str) -> None:
-        self.manager.stats.record_hit()
+    def _count(self, request: Cacheable, outcome: str, duration: float) -> None:
+        self.manager.stats.record_hit(duration)
         if outcome == "stale":
             self.manager.stats.record_stale()
         self.outcomes[f"{request.route.content_type}:{outcome}"] += 1

@@ -10,16 +10,11 @@ and on a view::
     @cache_policy("page")
     def home(request): ...
 
-Views without ``cache_policy`` are never cached. Responses are stored,
-validated and answered as in :class:`cache.web.CacheMiddleware` (the same
-:mod:`cache.web.rfc9111` decisions: origin freshness, Vary, revalidation with
-304, Age, Date, Cache-Status, ranges, Surrogate-Key tags; an unsafe request
-that succeeds drops its URL and its ``Location``). Django's ``ALLOWED_HOSTS``
-is the host allow-list. A stale entry within its stale-while-revalidate
-window is served while one background thread (one across processes, through
-a lease in the backend) runs the view again. Concurrent misses of one URL
-run the view once, across processes too. If the backend fails, requests go
-to the view uncached.
+Views without ``cache_policy`` are never cached. The rest is
+:class:`cache.web.CacheMiddleware`'s behaviour, from the same
+:mod:`cache.web.rfc9111` decisions; Django's ``ALLOWED_HOSTS`` is the host
+allow-list, and a stale-while-revalidate refresh runs the view in one
+background thread (one across processes).
 
 Optional settings, as the ASGI middleware's arguments: ``CACHE_STALE_IF_ERROR``
 (300), ``CACHE_FILL_WAIT`` (10), ``CACHE_TARGETED_CACHE_CONTROL``
@@ -32,6 +27,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -117,6 +113,8 @@ class CacheMiddleware:
             fill: FillLock[Envelope] | None = getattr(request, "_cache_fill", None)
             if fill is not None:  # after storing: waiting processes then find the entry
                 self._safely(fill.release)
+            if getattr(request, "_cache_miss", False):
+                self.manager.stats.record_miss(time.perf_counter() - request._cache_started)
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
@@ -127,6 +125,7 @@ class CacheMiddleware:
             return None
         policy = self.manager.get_policy(content_type)
         request._cache_headers = list(request.headers.items())
+        request._cache_started = time.perf_counter()
         if getattr(request, "_cache_refresh", False):  # a background refresh: run the view
             request._cache_pending = (content_type, policy, self._now())
             return None
@@ -162,17 +161,18 @@ class CacheMiddleware:
                 reserved_key("swr", key), token := uuid.uuid4().hex, 30.0
             ):
                 self._refresh(request, key, old, token)
-            self.manager.stats.record_hit()
-            if stale:
-                self.manager.stats.record_stale()
             detail = "stale-while-revalidate" if stale else None
             status = exchange.cache_status(hit=True, ttl=decision.ttl, detail=detail)
-            return self._answer(request, old, policy, status)
+            answer = self._answer(request, old, policy, status)
+            self.manager.stats.record_hit(time.perf_counter() - request._cache_started)
+            if stale:
+                self.manager.stats.record_stale()
+            return answer
         if decision.action is Action.GATEWAY_TIMEOUT:
             response = HttpResponse(status=504)
             response["Cache-Status"] = exchange.cache_status(fwd="request", detail="only-if-cached")
             return response
-        self.manager.stats.record_miss()
+        request._cache_miss = True  # recorded with its duration once the view answered
         fill = FillLock(self.cache, key, lambda found: self._fresh(found, env), self.fill_wait)
         request._cache_fill = fill
         stored = fill.acquire_or_wait()
