@@ -85,9 +85,7 @@ class _AsyncOnEngine(SimpleTestCase):
     async def test_get_many(self) -> None:
         with self.no_sync_calls():
             await cache.aset_many({"a": "a", "b": "b", "c": "c", "d": "d"})
-            self.assertEqual(
-                await cache.aget_many(["a", "c", "d"]), {"a": "a", "c": "c", "d": "d"}
-            )
+            self.assertEqual(await cache.aget_many(["a", "c", "d"]), {"a": "a", "c": "c", "d": "d"})
             self.assertEqual(await cache.aget_many(["a", "b", "e"]), {"a": "a", "b": "b"})
             self.assertEqual(await cache.aget_many(iter(["a", "b", "e"])), {"a": "a", "b": "b"})
             await cache.aset_many({"x": None, "y": 1})

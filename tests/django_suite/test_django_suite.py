@@ -17,6 +17,7 @@ from tests.django_suite import settings
 from tests.django_suite.django_cache_tests.models import Poll
 from tests.django_suite.django_cache_tests.tests import BaseCacheTests
 
+
 def _create_tables() -> None:
     """Create the test app's table in the in-memory database (no test runner does it here)."""
     if Poll._meta.db_table not in connection.introspection.table_names():

@@ -91,8 +91,8 @@ class CacheBackend(BaseCache):  # type: ignore[misc] # Django ships no type hint
     """
 
     def __init__(self, location: str, params: dict[str, Any]) -> None:
-        super().__init__(params)
         options = _check_options(params.get("OPTIONS", {}))
+        super().__init__(params)
         if not location:
             raise ImproperlyConfigured(
                 "cache.django.CacheBackend needs a LOCATION URL, e.g. memory:// or "
