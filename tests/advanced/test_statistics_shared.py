@@ -112,3 +112,18 @@ def test_share_pushes_now_and_close_pushes_the_rest(
     stats.record_miss(0.001)
     stats.close()
     assert CacheStatistics.shared_stats(backend, "app")["misses"] == 1
+
+
+def test_a_reset_does_not_push_the_tracked_counts_twice(
+    backend: CacheBackend, workers: list[CacheStatistics]
+) -> None:
+    stats = workers[0]
+    outcomes: Counter[str] = Counter({"post:hit": 5})
+    stats.track("http", lambda: outcomes)
+    stats.record_hit(0.001)
+    stats.push(backend, "web")
+    stats.reset()  # the statistics' own counts restart; the middleware's do not
+    stats.record_hit(0.001)
+    stats.push(backend, "web")
+    totals = CacheStatistics.shared_totals(backend, "web")
+    assert totals["hits"] == 2 and totals["http:post:hit"] == 5

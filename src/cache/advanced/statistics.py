@@ -132,7 +132,7 @@ class CacheStatistics:
     ) -> None:
         self.window = check_seconds(window, "window", allow_zero=False)  # nan, inf: issue 9
         self._clock, self._wall = clock, wall
-        self._lock = threading.Lock()
+        self._lock, self._push_lock = threading.Lock(), threading.Lock()
         self._sources: dict[str, Callable[[], Mapping[str, int]]] = {}
         #: Where :meth:`push` last sent the counts, or None: (backend, group).
         self.shared: tuple[CacheBackend, str] | None = None
@@ -148,7 +148,9 @@ class CacheStatistics:
             self._started = self._clock()
             # (second, requests in that second), oldest first
             self._buckets: deque[list[int]] = deque()
-            self._pushed: dict[str, int] = {}
+            # What push() sent already; tracked counts are not reset, so neither is theirs.
+            pushed: dict[str, int] = getattr(self, "_pushed", {})
+            self._pushed = {f: v for f, v in pushed.items() if f not in _SHARED}
 
     def _request(self, now: float) -> None:
         second = int(now)
@@ -257,18 +259,19 @@ class CacheStatistics:
         """
         check_backend(cache)
         names = self._shared_key(group, "names")  # a bad group is refused before any count
-        totals = self.totals()
-        with self._lock:
-            deltas = {f: v - self._pushed.get(f, 0) for f, v in totals.items()}
-            new = [f for f in totals if f not in self._pushed and f not in _SHARED]
-            self._pushed, self.shared = totals, (cache, group)
-        fresh = {f: 0.0 for f in new if len(f) <= _MAX_NAME}
-        if fresh:
-            cache.index_add(names, fresh)
-        for field, delta in deltas.items():
-            if delta and (field in _SHARED or len(field) <= _MAX_NAME):
-                cache.incr(self._shared_key(group, field), delta)
-        cache.index_add(self._shared_key(group, "workers"), {self.worker: self._wall()})
+        with self._push_lock:  # one push at a time: each adds what the one before did not
+            totals = self.totals()
+            with self._lock:
+                deltas = {f: v - self._pushed.get(f, 0) for f, v in totals.items()}
+                new = [f for f in totals if f not in self._pushed and f not in _SHARED]
+                self._pushed, self.shared = totals, (cache, group)
+            fresh = {f: 0.0 for f in new if len(f) <= _MAX_NAME}
+            if fresh:
+                cache.index_add(names, fresh)
+            for field, delta in deltas.items():
+                if delta and (field in _SHARED or len(field) <= _MAX_NAME):
+                    cache.incr(self._shared_key(group, field), delta)
+            cache.index_add(self._shared_key(group, "workers"), {self.worker: self._wall()})
 
     @classmethod
     def shared_totals(cls, cache: CacheBackend, group: str = "default") -> dict[str, int]:
