@@ -261,3 +261,56 @@ async def test_issue_1_cluster_errors_are_outages_never_a_crash_nor_a_refusal(
         await cache._arun("delete", _raising(exc), 0)
     assert cache.errors == 4 and cache.info()["refused"] == 0
     await cache.aclose()
+
+
+async def test_the_asyncio_cluster_clients_attributeerror_on_a_reset_connection_is_an_outage(
+    redis_cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis.asyncio's cluster client writes on a connection a dead node reset (no writer).
+
+    Its ``AttributeError`` ('NoneType' object has no attribute 'writelines') is a
+    connection failure: a read degrades to a miss, a removal raises
+    ``BackendUnavailableError``; it never reaches the caller as it is.
+    """
+    from redis.asyncio.connection import Connection
+
+    cache = RedisCache(redis_cluster.url, cluster=True)
+    try:
+        await cache.aset("reset", 1, 60)
+        side = await cache._async.current()
+        assert side is not None
+        monkeypatch.setattr(Connection, "is_connected", property(lambda self: True))
+        for node in side.client.nodes_manager.nodes_cache.values():
+            for connection in node._connections:
+                if connection._writer is not None:
+                    connection._writer.close()
+                connection._writer = None  # what a reset by a dead node leaves
+        errors = cache.outage.errors
+        assert await cache.aget("reset") is None
+        assert cache.outage.errors == errors + 1
+        with pytest.raises(BackendUnavailableError):
+            await cache.adelete("reset")
+    finally:
+        monkeypatch.undo()
+        await cache.aclose()
+
+
+def test_an_attributeerror_from_outside_the_redis_client_is_not_an_outage() -> None:
+    import os
+
+    import redis
+
+    from cache.backend.redis import _connection
+    from cache.backend.redis._connection import _raised_by_client
+
+    def raise_in(filename: str) -> AttributeError:
+        code = compile("None.writelines", filename, "eval")
+        try:
+            eval(code)
+        except AttributeError as exc:
+            return exc
+        raise AssertionError("no AttributeError")
+
+    client = os.path.join(os.path.dirname(redis.__file__), "asyncio", "connection.py")
+    assert _raised_by_client(raise_in(client))
+    assert not _raised_by_client(raise_in(_connection.__file__))  # cache.backend.redis

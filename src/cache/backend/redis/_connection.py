@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from redis.crc import key_slot
 
 from cache._types import MISSING, Timeout
@@ -54,6 +55,10 @@ def _unencodable(exc: UnicodeEncodeError) -> InvalidKeyError:
     )
 
 
+#: Where redis-py's modules are: the frames of the client.
+_REDIS_PY = os.path.dirname(redis.__file__) + os.sep
+
+
 def _raised_by_client(exc: BaseException) -> bool:
     """Return True if ``exc`` was raised inside redis-py (its innermost frame is the client's).
 
@@ -69,7 +74,7 @@ def _raised_by_client(exc: BaseException) -> bool:
         return False
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return f"{os.sep}redis{os.sep}" in tb.tb_frame.f_code.co_filename
+    return tb.tb_frame.f_code.co_filename.startswith(_REDIS_PY)
 
 
 class RedisConnection:
