@@ -314,3 +314,27 @@ def test_an_attributeerror_from_outside_the_redis_client_is_not_an_outage() -> N
     client = os.path.join(os.path.dirname(redis.__file__), "asyncio", "connection.py")
     assert _raised_by_client(raise_in(client))
     assert not _raised_by_client(raise_in(_connection.__file__))  # cache.backend.redis
+
+
+def test_each_cluster_node_has_its_own_circuit_and_an_attempt_gives_up_on_a_failed_node() -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from cache.backend.base import one_attempt
+    from cache.backend.redis._client import OutagePolicy
+
+    clock = FakeClock()
+    policy = OutagePolicy(strict=False, clock=clock)
+    for _ in range(3):
+        policy.failed("get", RedisConnectionError("node 2 is down"), "127.0.0.1:7002")
+    assert policy.allow("get", "127.0.0.1:7002") is False  # its circuit is open
+    assert policy.allow("get", "127.0.0.1:7000") is True  # the others' are not
+    with one_attempt() as attempt:
+        policy.failed("get", RedisConnectionError("reset"), "127.0.0.1:7001")
+        assert attempt.failures == 1
+        assert policy.allow("get", "127.0.0.1:7001") is False  # not waited for twice
+        assert policy.allow("get", "127.0.0.1:7000") is True
+        with pytest.raises(BackendUnavailableError):
+            policy.allow("delete", "127.0.0.1:7001")  # a removal raises at once
+    assert policy.allow("get", "127.0.0.1:7001") is True  # the next operation tries again
+    clock.advance(1.0)
+    assert policy.allow("get", "127.0.0.1:7002") is True  # the cooldown is over
