@@ -2,10 +2,10 @@
 
 Django 5.2's ``tests/cache/tests_async.py`` tests only the dummy backend (it
 stores nothing), and ``BaseCacheTests`` calls no async method. So these are
-``BaseCacheTests``' own tests, ported line for line to the ``a*`` methods, run
-as Django runs async tests (async methods of a ``SimpleTestCase``), on memory
-and on Redis. On Redis they also check that the engine's sync methods are
-never called: the async API awaits the engine's asyncio client, not a thread.
+``BaseCacheTests``' own tests, ported to the ``a*`` methods, run as Django
+runs async tests (async methods of a ``SimpleTestCase``), on memory, Redis and
+a Redis Cluster. On Redis and the cluster they also check that the engine's
+sync methods are never called: the async API awaits the asyncio client.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class _AsyncOnEngine(SimpleTestCase):
 
     @contextmanager
     def no_sync_calls(self) -> Iterator[None]:
-        """On a network engine, fail if the engine's sync methods are called."""
+        """On Redis (and a cluster), fail if the engine's sync methods are called."""
         engine = cache.engine
         if self.engine == "memory":  # in memory the twins call the sync methods: no I/O
             yield
@@ -241,3 +241,8 @@ class AsyncMemoryCacheBackendTests(_AsyncOnEngine):
 class AsyncRedisCacheBackendTests(_AsyncOnEngine):
     __test__ = True
     engine = "redis"
+
+
+class AsyncClusterCacheBackendTests(_AsyncOnEngine):
+    __test__ = True
+    engine = "cluster"

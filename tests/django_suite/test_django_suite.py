@@ -1,8 +1,8 @@
-"""Django's own ``BaseCacheTests`` against ``cache.django.CacheBackend``, on memory and Redis.
+"""Django's own ``BaseCacheTests`` against ``cache.django.CacheBackend``: memory, Redis, cluster.
 
 As Django runs them against its own backends (``LocMemCacheTests``,
 ``RedisCacheTests`` in ``tests/cache/tests.py``): one subclass per engine,
-with the suite's ``CACHES`` pointed at the backend. The exclusions are listed
+with the suite's ``CACHES`` pointed at the backend (``settings.caches``). The exclusions are listed
 in this folder's README.
 """
 
@@ -49,3 +49,8 @@ class MemoryCacheBackendTests(_OnEngine):
 class RedisCacheBackendTests(_OnEngine):
     __test__ = True
     engine = "redis"
+
+
+class ClusterCacheBackendTests(_OnEngine):
+    __test__ = True
+    engine = "cluster"
