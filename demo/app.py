@@ -57,7 +57,8 @@ _STYLE = (
     "body{font:16px system-ui;max-width:46rem;margin:2rem auto;padding:0 1rem}"
     "nav a{margin-right:1rem}.meta{color:#666;font-size:.85rem}"
     "form{display:grid;gap:.75rem}label{display:grid;gap:.25rem;font-weight:600}"
-    "input,textarea{font:inherit;padding:.4rem;border:1px solid #bbb;border-radius:4px}"
+    "input,textarea{font:inherit;font-weight:400;padding:.4rem;border:1px solid #bbb;"
+    "border-radius:4px}"
     "button{justify-self:start;font:inherit;padding:.4rem 1.2rem;border:0;border-radius:4px;"
     "background:#2563eb;color:#fff;cursor:pointer}"
 )
