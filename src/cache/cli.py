@@ -269,10 +269,10 @@ def invalidate_prefix(obj: _Context, prefix: str, registry: str, dry_run: bool) 
 @_DRY_RUN
 @click.pass_obj
 def invalidate_pattern(obj: _Context, pattern: str, registry: str, dry_run: bool) -> None:
-    """Invalidate the registered keys matching the regular expression PATTERN.
+    r"""Invalidate the registered keys matching the regular expression PATTERN.
 
     PATTERN is searched anywhere in the key (Python's re.search). HTTP keys
-    read http:<type>:<scheme>://<host><path>|<digest>, so '/posts/\\d+\\|'
+    read http:<type>:<scheme>://<host><path>|<digest>, so '/posts/\d+\|'
     finds every post, and a '$' after a path finds nothing.
     """
     _by_registry(obj, registry, dry_run, "pattern", pattern)
