@@ -15,6 +15,7 @@ from demo import create_app
 
 from cache.backend import InMemoryCache
 from cache.testing.redis_server import RedisServer, free_port
+from tests.web.test_readme_browser import lines
 
 
 async def test_pages_are_cached_and_an_edit_shows_at_once(tmp_path: Path) -> None:
@@ -243,7 +244,7 @@ def test_the_demo_binds_first_and_removes_its_temporary_database() -> None:
     process = demo_command("--port", str(port), "--latency", "0")
     assert process.stdout is not None
     try:
-        banner = process.stdout.readline() + process.stdout.readline()
+        banner = lines(process, 2)
         assert f"open http://127.0.0.1:{port}/" in banner and "1 worker;" in banner
         database = Path(re.findall(r"the blog in (\S+) \(temporary: removed on exit\)", banner)[0])
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:

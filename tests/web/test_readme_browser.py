@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shlex
 import socket
@@ -130,6 +131,17 @@ def test_steps_1_to_4_tags_swr_and_the_dashboard(site: str) -> None:
             browser.close()
 
 
+def lines(process: subprocess.Popen[str], count: int, seconds: float = 30) -> str:
+    """Return the first ``count`` lines the process prints, failing after ``seconds``."""
+    found: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stream = process.stdout
+    threading.Thread(
+        target=lambda: [found.put(stream.readline()) for _ in range(count)], daemon=True
+    ).start()
+    return "".join(found.get(timeout=seconds) for _ in range(count))
+
+
 def cli(command: str, redis_url: str, port: int) -> subprocess.CompletedProcess[str]:
     """Run one of the README's ``.venv/bin/cache`` lines with the test's server and port."""
     line = command.replace("redis://localhost:6379/0", redis_url).replace(":8000", f":{port}")
@@ -166,7 +178,7 @@ def test_step_5_redis_with_workers_and_the_cli(
     )
     assert process.stdout is not None
     try:
-        banner = "".join(process.stdout.readline() for _ in range(3))
+        banner = lines(process, 3)
         printed = f"--url '{redis_server.url}?namespace=demo' stats --group demo"
         assert printed in banner, banner  # the URL the README's commands use, as the demo says
         with sync_playwright() as p:
