@@ -97,6 +97,9 @@ def test_workers_counts_add_up_in_the_backend(
     shared = CacheStatistics.shared_stats(backend, "web")
     assert shared["hit_rate"] == 80.0 and shared["avg_hit_time_ms"] == 1.0
     assert CacheStatistics.shared_workers(backend, "web", now=1_700_000_001.0) == 2
+    each = CacheStatistics.worker_totals(backend, "web", now=1_700_000_001.0)
+    assert each[first.worker]["hits"] == 3 and each[second.worker]["misses"] == 1
+    assert each[second.worker]["http:author:hit"] == 1  # one worker, on request
     assert CacheStatistics.shared_workers(backend, "web", now=1_700_000_100.0) == 0  # gone quiet
     assert first.shared == (backend, "web")
     assert CacheStatistics().shared is None  # alone, it counts this process only

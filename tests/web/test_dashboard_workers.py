@@ -77,6 +77,10 @@ async def test_stats_json_and_metrics_show_every_worker_and_one_on_request(
         assert both["view"] == "deployment" and both["group"] == "web" and both["workers"] == 2
         assert (both["totals"]["hits"], both["totals"]["misses"]) == (4, 2)
         assert both["types"]["page"]["hit"] == 4 and both["types"]["api"]["miss"] == 1
+        rows = {row["worker"]: row for row in both["per_worker"]}
+        assert rows[first.stats.worker]["total_requests"] == 3
+        assert rows[second.stats.worker]["total_requests"] == 3
+        assert rows[second.stats.worker]["hit_rate"] == pytest.approx(66.67)
         mine = (await a.get("/dashboard/stats.json?worker=this")).json()
         assert mine["view"] == "worker" and mine["workers"] == 1
         assert (mine["totals"]["hits"], mine["totals"]["misses"]) == (2, 1)

@@ -272,6 +272,9 @@ class CacheStatistics:
                 if delta and (field in _SHARED or len(field) <= _MAX_NAME):
                     cache.incr(self._shared_key(group, field), delta)
             cache.index_add(self._shared_key(group, "workers"), {self.worker: self._wall()})
+            # This worker's own counts too, for a reader that asks for one worker.
+            mine = self._shared_key(group, f"worker:{self.worker}"[:_MAX_NAME])
+            cache.set(mine, totals, timeout=5 * _WORKER_SEEN)
 
     @classmethod
     def shared_totals(cls, cache: CacheBackend, group: str = "default") -> dict[str, int]:
@@ -289,6 +292,20 @@ class CacheStatistics:
         key = cls._shared_key(group, "workers")
         cache.index_remove_below(key, (now or time.time()) - _WORKER_SEEN)
         return cache.index_len(key)
+
+    @classmethod
+    def worker_totals(
+        cls, cache: CacheBackend, group: str = "default", now: float = 0.0
+    ) -> dict[str, dict[str, int]]:
+        """Return each worker's own counts as of its last push, for those seen in the last minute.
+
+        Keyed by :attr:`worker` (``host:pid:object``).
+        """
+        cls.shared_workers(cache, group, now)  # drops the workers gone quiet
+        workers = list(cache.index_iter(cls._shared_key(group, "workers")))
+        keys = {cls._shared_key(group, f"worker:{w}"[:_MAX_NAME]): w for w in workers}
+        found = cache.get_many(keys)
+        return {keys[key]: dict(totals) for key, totals in found.items()}
 
     @classmethod
     def shared_stats(cls, cache: CacheBackend, group: str = "default") -> dict[str, Any]:

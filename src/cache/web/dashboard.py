@@ -171,6 +171,8 @@ class Dashboard:
         self.events: deque[dict[str, Any]] = deque(maxlen=_EVENTS)
         self.engine: dict[str, Any] = {}
         self.workers = 1
+        #: Each reporting worker's figures since it started, as of its last push.
+        self.per_worker: list[dict[str, Any]] = []
         #: The running ``traffic`` task, if any.
         self.traffic_task: asyncio.Task[None] | None = None
         self._sampler: asyncio.Task[None] | None = None
@@ -208,6 +210,7 @@ class Dashboard:
             try:
                 totals = CacheStatistics.shared_totals(*shared)
                 self.workers = CacheStatistics.shared_workers(*shared, now=now)
+                self.per_worker = _per_worker(CacheStatistics.worker_totals(*shared, now=now))
             except Exception:  # the page goes on with this worker's figures
                 log.warning("reading the shared statistics failed", exc_info=True)
             else:
@@ -268,6 +271,7 @@ class Dashboard:
                 "worker": self.stats.worker,
                 "group": None if self.shared is None else self.shared[1],
                 "workers": 1 if this else self.workers,
+                "per_worker": [] if this else self.per_worker,
                 "window": self.window,
                 "history": list(view.history),
                 "totals": summarize(view.totals),
@@ -320,6 +324,18 @@ class Dashboard:
             return self.traffic()
         host = request.headers.get("host") or "localhost"
         return self.traffic(base_url=f"{request.url.scheme}://{host}")
+
+
+def _per_worker(found: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    rows = []
+    for worker, totals in sorted(found.items()):
+        figures = summarize(totals)
+        rows.append({"worker": worker, **{k: figures[k] for k in _WORKER_FIGURES}})
+    return rows
+
+
+#: The figures of the per-worker table.
+_WORKER_FIGURES = ("total_requests", "hit_rate", "errors", "hit_p95_ms", "miss_p95_ms")
 
 
 def _default_hint() -> str:
