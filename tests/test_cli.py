@@ -261,6 +261,22 @@ def test_stats_shows_what_apps_pushed(url: str, open_url: Callable[[str], CacheB
     assert first["engine"]["engine"] == "RedisCache" and first["engine"]["keys"] >= 1
     text = run("--url", url, "stats", "--group", "web", "--count", "1").stdout
     assert "hits 3  misses 1  hit rate 75.0%" in text and "engine RedisCache" in text
+    assert "| 1 worker reporting |" in text and first["workers"] == 1
+
+    other = CacheStatistics()  # a second worker of the same deployment
+    other.record_hit(0.001)
+    other.push(backend, "web")
+    both = run("--url", url, "stats", "--group", "web", "--count", "1", "--per-worker").stdout
+    total, *workers = both.splitlines()
+    assert "hits 4  misses 1  hit rate 80.0%" in total and "| 2 workers reporting |" in total
+    assert sorted(w.split(": ", 1)[1] for w in workers) == [
+        "hits 1  misses 0  hit rate 100.0%",
+        "hits 3  misses 1  hit rate 75.0%",
+    ]
+    assert {w.split(": ", 1)[0] for w in workers} == {
+        f"  worker {stats.worker}",
+        f"  worker {other.worker}",
+    }
 
 
 def test_warm_list_and_run(

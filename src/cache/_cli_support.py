@@ -1,7 +1,7 @@
-"""What the operator CLI (:mod:`cache.cli`) says about keys and entries, and how it finds apps.
+"""What the operator CLI (:mod:`cache.cli`) says of keys, entries and figures; how it finds apps.
 
 Apart from the commands so that each stays short: naming HTTP entries by
-URL, describing one entry, importing an app's warmer.
+URL, describing one entry, the statistics line, importing an app's warmer.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import click
 from cache._types import MISSING
 from cache.advanced.envelope import Envelope
 from cache.advanced.keyguard import guard_tag
+from cache.advanced.statistics import CacheStatistics, summarize
 from cache.advanced.tags import CacheTag
 from cache.advanced.warming import CacheWarmer
 from cache.backend.base import CacheBackend
@@ -27,7 +28,57 @@ from cache.web.headers import get_header
 from cache.web.keys import normalize_host, url_key
 from cache.web.stored import Captured
 
-__all__ = ["load_warmer", "show_entry", "summary", "url_pattern"]
+__all__ = [
+    "load_warmer",
+    "plural",
+    "show_entry",
+    "stats_line",
+    "stats_sample",
+    "summary",
+    "url_pattern",
+]
+
+
+def plural(count: int, word: str) -> str:
+    """Return ``"1 key"``, ``"2 keys"``, ``"1,000 keys"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def stats_sample(backend: CacheBackend, group: str, per_worker: bool) -> dict[str, Any]:
+    """Read the deployment's figures (the sum of every worker's pushes), and each worker's."""
+    sample = {
+        "time": time.time(),
+        "app": CacheStatistics.shared_stats(backend, group),
+        "workers": CacheStatistics.shared_workers(backend, group),
+        "engine": backend.info(),
+    }
+    if per_worker:
+        found = CacheStatistics.worker_totals(backend, group)
+        sample["per_worker"] = {name: summarize(totals) for name, totals in found.items()}
+    return sample
+
+
+def _counts(app: dict[str, Any]) -> str:
+    return f"hits {app['hits']:,}  misses {app['misses']:,}  hit rate {app['hit_rate']:.1f}%"
+
+
+def stats_line(sample: dict[str, Any], rate: float | None) -> str:
+    """Return a sample as ``cache stats`` prints it: a line, and one per worker if asked."""
+    app, engine = sample["app"], sample["engine"]
+    parts = [
+        _counts(app),
+        f"stale {app['stale_hits']:,}",
+        f"sets {app['sets']:,}",
+        f"errors {app['errors']:,}",
+    ]
+    if rate is not None:
+        parts.append(f"{rate:,.1f} req/s")
+    figures = [f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in engine.items()]
+    workers = f"{plural(sample['workers'], 'worker')} reporting"
+    lines = [" | ".join(["  ".join(parts), workers, ", ".join(figures)])]
+    for name, figures_of in sample.get("per_worker", {}).items():
+        lines.append(f"  worker {name}: {_counts(figures_of)}")
+    return "\n".join(lines)
 
 
 def summary(value: Any, width: int = 200) -> str:

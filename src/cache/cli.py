@@ -19,10 +19,16 @@ from urllib.parse import urlsplit
 
 import click
 
-from cache._cli_support import load_warmer, show_entry, url_pattern
+from cache._cli_support import (
+    load_warmer,
+    plural,
+    show_entry,
+    stats_line,
+    stats_sample,
+    url_pattern,
+)
 from cache._types import MISSING
 from cache.advanced.invalidation import CacheInvalidator
-from cache.advanced.statistics import CacheStatistics
 from cache.advanced.tags import CacheTag
 from cache.backend.base import CacheBackend
 from cache.backend.config import ENV_VAR, from_url
@@ -33,11 +39,6 @@ __all__ = ["main"]
 #: Invalidations longer than this show a progress bar.
 _PROGRESS_FROM = 1_000
 _SLICE = 500
-
-
-def _plural(count: int, word: str) -> str:
-    """Return ``"1 key"``, ``"2 keys"``, ``"1,000 keys"``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 class _NotThere(click.ClickException):
@@ -106,27 +107,6 @@ def main(ctx: click.Context, url: str) -> None:
 # -- stats ---------------------------------------------------------------------------
 
 
-def _sample(backend: CacheBackend, group: str) -> dict[str, Any]:
-    shared = CacheStatistics.shared_stats(backend, group)
-    return {"time": time.time(), "app": shared, "engine": backend.info()}
-
-
-def _stats_line(sample: dict[str, Any], rate: float | None) -> str:
-    app, engine = sample["app"], sample["engine"]
-    parts = [
-        f"hits {app['hits']:,}",
-        f"misses {app['misses']:,}",
-        f"hit rate {app['hit_rate']:.1f}%",
-        f"stale {app['stale_hits']:,}",
-        f"sets {app['sets']:,}",
-        f"errors {app['errors']:,}",
-    ]
-    if rate is not None:
-        parts.append(f"{rate:,.1f} req/s")
-    figures = [f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in engine.items()]
-    return " | ".join(["  ".join(parts), ", ".join(figures)])
-
-
 @main.command(short_help="Live statistics of the apps and the engine.")
 @click.option(
     "--group", default="default", show_default=True, help="The statistics group apps push to."
@@ -136,9 +116,17 @@ def _stats_line(sample: dict[str, Any], rate: float | None) -> str:
 )
 @click.option("--count", type=click.IntRange(min=1), help="Samples to show (default: until ^C).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
+@click.option("--per-worker", is_flag=True, help="Each worker's own counts too.")
 @click.pass_obj
-def stats(obj: _Context, group: str, interval: float, count: int | None, as_json: bool) -> None:
-    """Show live statistics: what apps pushed (CacheStatistics.push) and the engine's figures."""
+def stats(
+    obj: _Context, group: str, interval: float, count: int | None, as_json: bool, per_worker: bool
+) -> None:
+    """Show live statistics: what apps pushed (CacheStatistics.push) and the engine's figures.
+
+    The counts are the whole deployment's: the sum of what every worker
+    pushed to the --group; --per-worker adds a line per worker (seen in the last
+    minute).
+    """
     backend = obj.backend
     previous: dict[str, Any] | None = None
     shown = 0
@@ -147,7 +135,7 @@ def stats(obj: _Context, group: str, interval: float, count: int | None, as_json
             while count is None or shown < count:
                 if shown:
                     time.sleep(interval)
-                sample = _sample(backend, group)
+                sample = stats_sample(backend, group, per_worker)
                 rate = None
                 if previous is not None:
                     done = sample["app"]["hits"] + sample["app"]["misses"]
@@ -156,7 +144,7 @@ def stats(obj: _Context, group: str, interval: float, count: int | None, as_json
                 if as_json:
                     click.echo(json.dumps({**sample, "requests_per_second": rate}))
                 else:
-                    click.echo(_stats_line(sample, rate))
+                    click.echo(stats_line(sample, rate))
                 previous, shown = sample, shown + 1
         except KeyboardInterrupt:
             pass
@@ -174,7 +162,7 @@ def _drop(invalidator: CacheInvalidator, keys: list[str], dry_run: bool, what: s
     if dry_run:
         for key in keys:
             click.echo(key)
-        click.echo(f"dry run: {_plural(len(keys), 'key')} would be invalidated ({what})", err=True)
+        click.echo(f"dry run: {plural(len(keys), 'key')} would be invalidated ({what})", err=True)
         return
     if len(keys) < _PROGRESS_FROM:
         invalidator.invalidate_keys(keys)
@@ -184,7 +172,7 @@ def _drop(invalidator: CacheInvalidator, keys: list[str], dry_run: bool, what: s
                 chunk = keys[start : start + _SLICE]
                 invalidator.invalidate_keys(chunk)
                 bar.update(len(chunk))
-    click.echo(f"invalidated {_plural(len(keys), 'key')} ({what})")
+    click.echo(f"invalidated {plural(len(keys), 'key')} ({what})")
 
 
 @invalidate.command("tag")
@@ -200,13 +188,13 @@ def invalidate_tag(obj: _Context, tags: tuple[str, ...], dry_run: bool) -> None:
             for tag in tags:
                 click.echo(f"{tag}  (current version {versions[tag]})")
             click.echo(
-                f"dry run: {_plural(len(tags), 'tag')} would get new versions; every entry written "
+                f"dry run: {plural(len(tags), 'tag')} would get new versions; every entry written "
                 "under the current ones would then miss",
                 err=True,
             )
             return
         manager.invalidate_tags(tags)
-    click.echo(f"invalidated {_plural(len(tags), 'tag')}: {', '.join(tags)}")
+    click.echo(f"invalidated {plural(len(tags), 'tag')}: {', '.join(tags)}")
 
 
 _REGISTRY = click.option(
@@ -238,7 +226,7 @@ def _why_none(backend: CacheBackend, registry: str, what: str, match: str) -> st
     there = len(_registered(backend, "http", what, match))
     if there:
         return (
-            f"{said}; {_plural(there, 'key')} of the registry 'http' (the HTTP "
+            f"{said}; {plural(there, 'key')} of the registry 'http' (the HTTP "
             "middleware's) match: add --registry http"
         )
     return f"{said}; the HTTP middleware registers its responses in --registry http"
@@ -300,7 +288,7 @@ def list_keys(obj: _Context, match: str, registry: str) -> None:
             click.echo(key)
         if not keys and match:
             click.echo(_why_none(obj.backend, registry, "pattern", match), err=True)
-    click.echo(f"{_plural(len(keys), 'key')} (registry {registry!r})", err=True)
+    click.echo(f"{plural(len(keys), 'key')} (registry {registry!r})", err=True)
 
 
 @main.command("inspect", short_help="Show one entry (a key, a URL): TTL, state, tags.")
