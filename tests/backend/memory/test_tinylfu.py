@@ -1,0 +1,134 @@
+"""The shipped eviction policy and its frequency sketch, driven as the engine drives them."""
+
+from __future__ import annotations
+
+from cache.backend.memory._record import FREQ, KEY, SLOT, Record
+from cache.backend.memory._sketch import FrequencySketch
+from cache.backend.memory._tinylfu import S3FIFOTinyLFU
+
+SMALL, PROBATION, PROTECTED = 0, 1, 2
+
+
+def record(key: str, expires: float | None = None) -> Record:
+    return [key, expires, 0, key, None]
+
+
+def admit(policy: S3FIFOTinyLFU, *keys: str) -> list[Record]:
+    records = [record(k) for k in keys]
+    for r in records:
+        policy.admit(r)
+    return records
+
+
+def evict(policy: S3FIFOTinyLFU, now: float = 0.0) -> str:
+    """Take a victim and remove it, as the engine does; return its key."""
+    victim = policy.victim(now)
+    policy.forget(victim)
+    return str(victim[KEY])
+
+
+def fill(policy: S3FIFOTinyLFU, keys: list[str]) -> dict[str, Record]:
+    """Insert keys as the engine does: evict first when full."""
+    held: dict[str, Record] = {}
+    for key in keys:
+        if len(held) >= policy.capacity:
+            del held[evict(policy)]
+        (held[key],) = admit(policy, key)
+    return held
+
+
+def test_sketch_counts_caps_at_fifteen_and_halves_with_age() -> None:
+    sketch = FrequencySketch(64, seed=1)
+    for _ in range(3):
+        sketch.add("a")
+    assert sketch.frequency("a") >= 3
+    assert sketch.frequency("never") <= 1  # a collision at most
+    sketch.add("a", 40)
+    assert sketch.frequency("a") == 15
+    for i in range(10 * 64):  # one sample of additions: every counter halves
+        sketch.add(f"other{i}")
+    assert sketch.frequency("a") <= 8
+
+
+def test_sketch_rows_depend_on_a_seed_drawn_per_sketch() -> None:
+    a, b = FrequencySketch(1_000), FrequencySketch(1_000)
+    keys = [f"k{i}" for i in range(200)]
+    assert [a._slots(k) for k in keys] != [b._slots(k) for k in keys]
+    assert [FrequencySketch(1_000, seed=7)._slots(k) for k in keys] == [
+        FrequencySketch(1_000, seed=7)._slots(k) for k in keys
+    ]
+
+
+def test_new_keys_wait_in_the_small_queue_and_the_cache_fills_the_main_area() -> None:
+    policy = S3FIFOTinyLFU(10, seed=1)
+    held = fill(policy, [f"k{i}" for i in range(11)])
+    assert len(held) == 10
+    assert policy._lens[SMALL] + policy._lens[PROBATION] == 10
+    assert policy._lens[PROBATION] >= 8  # moved out of the small queue, no contest
+
+
+def test_a_hit_in_the_small_queue_promotes_to_protected() -> None:
+    policy = S3FIFOTinyLFU(10, seed=1)
+    held = fill(policy, [f"k{i}" for i in range(10)])
+    held["k0"][FREQ] = 1
+    assert evict(policy) != "k0"
+    assert held["k0"][SLOT] == PROTECTED
+
+
+def test_a_frequent_key_is_kept_against_a_stream_of_one_off_keys() -> None:
+    policy = S3FIFOTinyLFU(50, seed=3)
+    held: dict[str, Record] = {}
+    for i in range(5_000):
+        key = "hot" if i % 5 == 0 else f"once{i}"
+        if key in held:
+            held[key][FREQ] += 1  # a hit, as InMemoryCache.get counts it
+            continue
+        if len(held) >= policy.capacity:
+            del held[evict(policy)]
+        (held[key],) = admit(policy, key)
+    assert "hot" in held
+
+
+def test_a_loop_longer_than_the_cache_keeps_part_of_it() -> None:
+    # LRU and FIFO hit nothing here: each key comes back after 3 cache sizes.
+    policy = S3FIFOTinyLFU(100, seed=5)
+    held: dict[str, Record] = {}
+    hits = 0
+    for i in range(30_000):
+        key = f"loop{i % 300}"
+        if key in held:
+            held[key][FREQ] += 1
+            hits += 1
+            continue
+        if len(held) >= policy.capacity:
+            del held[evict(policy)]
+        (held[key],) = admit(policy, key)
+    assert hits / 30_000 > 0.2  # the best possible is about 100/300
+
+
+def test_an_expired_record_is_taken_before_a_colder_live_one() -> None:
+    policy = S3FIFOTinyLFU(10, seed=1)
+    short = record("short", expires=5.0)
+    policy.admit(short)
+    admit(policy, "live")
+    short[FREQ] = 3  # hot, but dead by the deadline
+    assert evict(policy, now=10.0) == "short"
+
+
+def test_forgotten_records_are_compacted_out_of_the_queues() -> None:
+    policy = S3FIFOTinyLFU(1_000)
+    for i in range(50_000):
+        (r,) = admit(policy, f"k{i}")
+        policy.forget(r)
+    assert sum(map(len, policy._queues)) <= 64
+
+
+def test_clear_forgets_records_counts_and_ghosts() -> None:
+    policy = S3FIFOTinyLFU(10, seed=1)
+    fill(policy, [f"k{i}" for i in range(30)])
+    policy.clear()
+    assert policy._lens == [0, 0, 0]
+    assert not policy._ghost_small and not policy._ghost_main
+    (again,) = admit(policy, "k0")
+    assert again[SLOT] == SMALL
+    assert evict(policy) == "k0"
