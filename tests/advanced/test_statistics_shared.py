@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import pytest
 from cache.advanced import CacheStatistics
 from cache.advanced.prometheus import PrometheusRecorder
 from cache.advanced.statistics import BOUNDS, percentile, summarize
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, InMemoryCache
 from cache.testing import FakeClock
 
 
@@ -130,3 +131,35 @@ def test_a_reset_does_not_push_the_tracked_counts_twice(
     stats.push(backend, "web")
     totals = CacheStatistics.shared_totals(backend, "web")
     assert totals["hits"] == 2 and totals["http:post:hit"] == 5
+
+
+class _Failing(InMemoryCache):
+    """An engine whose increments fail after ``allowed`` of them."""
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__()
+        self.allowed = allowed
+
+    def incr(self, key: str, delta: int = 1) -> int:
+        self.allowed -= 1
+        if self.allowed < 0:
+            raise ConnectionError("the backend is down")
+        return super().incr(key, delta)
+
+
+def test_a_failing_periodic_push_is_logged_once_and_closing_does_not_raise(
+    caplog: pytest.LogCaptureFixture, workers: list[CacheStatistics]
+) -> None:
+    stats = workers[0]
+    stats.record_hit(0.001)
+    backend = _Failing(allowed=100)
+    stats.share(backend, "web", every=0.01)
+    backend.allowed = 0
+    for _ in range(500):
+        stats.record_hit(0.001)  # something new to push, which fails
+        if "pushing statistics" in caplog.text:
+            break
+        threading.Event().wait(0.01)
+    stats.close()
+    assert caplog.text.count("pushing statistics to 'web' failed") == 1
+    assert "the last push of statistics failed" in caplog.text

@@ -12,13 +12,14 @@ counts to one backend (:meth:`CacheStatistics.push`, :meth:`~CacheStatistics.sha
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import os
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cache._clock import Clock
@@ -51,6 +52,7 @@ _SHARED = _COUNTS + _TIMES + _BUCKETS
 #: Longest name of a tracked count (``label:name``), and of a group.
 _MAX_NAME = 200
 _MAX_GROUP = MAX_KEY_LENGTH - len(reserved_key("stats", "", "")) - _MAX_NAME
+log = logging.getLogger("cache.advanced")
 #: Seconds after its last push a worker stops being counted among the reporting ones.
 _WORKER_SEEN = 60.0
 
@@ -323,25 +325,33 @@ class CacheStatistics:
         stop = self._sharing = threading.Event()
 
         def run() -> None:
+            failing = False
             while not stop.wait(every):
                 try:
                     self.push(cache, group)
                 except Exception:  # a statistics push must never stop the app
-                    continue
+                    if not failing:  # once per run of failures, not every few seconds
+                        log.warning("pushing statistics to %r failed", group, exc_info=True)
+                    failing = True
+                else:
+                    failing = False
 
         threading.Thread(target=run, name="cache-stats-push", daemon=True).start()
 
     def close(self) -> None:
-        """Stop the pushes :meth:`share` started, after a last one."""
+        """Stop the pushes :meth:`share` started, after a last one (a failure is logged)."""
         stop, self._sharing = self._sharing, None
         if stop is not None:
             stop.set()
             if self.shared is not None:
-                self.push(*self.shared)
+                try:
+                    self.push(*self.shared)
+                except Exception:  # closing must not fail for the statistics' sake
+                    log.warning("the last push of statistics failed", exc_info=True)
 
 
 def window_of(
-    samples: deque[tuple[float, dict[str, int]]], seconds: float
+    samples: Sequence[tuple[float, Mapping[str, int]]], seconds: float
 ) -> tuple[dict[str, int], float]:
     """Return the counts of the last ``seconds`` of ``(time, totals)`` samples and its length."""
     if not samples:
