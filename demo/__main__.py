@@ -62,6 +62,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_cache(parser: argparse.ArgumentParser, url: str) -> None:
+    """Fail here, not in every worker, on a bad URL or a server that does not answer."""
+    from cache.backend.config import from_url  # noqa: PLC0415
+    from cache.errors import BackendUnavailableError, CacheConfigError  # noqa: PLC0415
+
+    try:
+        strict = url.startswith("memory:") or "strict=" in url
+        cache = from_url(url if strict else url + ("&" if "?" in url else "?") + "strict=true")
+    except CacheConfigError as exc:
+        parser.error(f"--cache: {exc}")
+    try:
+        cache.info()
+    except BackendUnavailableError as exc:
+        parser.error(
+            f"--cache: {_redacted(url)} does not answer ({exc}); is the server running? "
+            "(redis-server --daemonize yes starts one on port 6379)"
+        )
+    finally:
+        cache.close()
+
+
 def _bind(parser: argparse.ArgumentParser, host: str, port: int) -> socket.socket:
     """Bind the port before saying where the site is: a busy port is a clear error."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -120,12 +141,7 @@ def main() -> None:
     if args.workers > 1 and not shared:
         parser.error("--workers needs --cache redis://...: processes share a cache only in Redis")
     if args.cache:
-        from cache.backend.config import CacheConfigError, from_url  # noqa: PLC0415
-
-        try:
-            from_url(url).close()  # a bad URL fails here, not in every worker
-        except CacheConfigError as exc:
-            parser.error(f"--cache: {exc}")
+        _check_cache(parser, url)
     sock = _bind(parser, args.host, args.port)
     with _database() as (path, db):
         os.environ.update(CACHE_DEMO_DB=path, CACHE_DEMO_LATENCY=str(args.latency), CACHE_URL=url)

@@ -278,3 +278,12 @@ def test_the_demo_names_one_cache_option() -> None:
         check=False,
     )
     assert wrong.returncode == 2 and "--workers needs --cache redis://" in wrong.stderr
+    down = subprocess.run(
+        [sys.executable, "-m", "demo", "--cache", f"redis://127.0.0.1:{free_port()}/0"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert down.returncode == 2 and "does not answer" in down.stderr
+    assert "redis-server --daemonize yes" in down.stderr and "http://" not in down.stdout
