@@ -18,8 +18,10 @@ from django.core.cache import CacheKeyWarning
 from django.core.exceptions import ImproperlyConfigured
 
 import cache.django
+from cache import MISSING
 from cache.advanced import CachePolicy
 from cache.django import CacheBackend
+from cache.django._values import SignedPickles
 from cache.errors import CacheTypeError
 from cache.testing.redis_server import RedisServer
 from cache.web import django as web_django
@@ -116,6 +118,13 @@ def test_values_on_redis_are_signed_pickles_and_integers_stay_integers(
     )
     backend.set("obj", "mine")
     assert other.get("obj", "refused") == "refused"
+
+
+def test_values_signed_with_a_key_being_rotated_out_are_still_read() -> None:
+    old, new = SignedPickles("old-key-0123456789"), SignedPickles("new-key", "old-key-0123456789")
+    assert new.loads(old.dumps({"a": 1})) == {"a": 1}
+    assert old.loads(new.dumps({"a": 1})) is MISSING  # the new key signs
+    assert new.loads(42) == 42 and new.loads("plain text") == "plain text"
 
 
 def test_memory_keeps_copies_as_django_does(make: Make) -> None:

@@ -76,10 +76,10 @@ class SignedPickles:
     marker = "\x00django-pickle:"
     _SIG = 32
 
-    def __init__(self, secret: bytes | str) -> None:
-        if isinstance(secret, str):
-            secret = secret.encode()
-        self._key = hashlib.sha256(b"cache.django.values:" + secret).digest()
+    def __init__(self, secret: bytes | str, *fallbacks: bytes | str) -> None:
+        keys = [_derive(s) for s in (secret, *fallbacks)]
+        #: The first key signs every value; the others (keys being rotated out) only verify.
+        self._key, self._keys = keys[0], keys
 
     def dumps(self, value: Any) -> Any:
         """Return ``value`` itself if it is an int, else its signed pickle as text."""
@@ -98,8 +98,14 @@ class SignedPickles:
         except (binascii.Error, ValueError):
             return MISSING
         signature, payload = data[: self._SIG], data[self._SIG :]
-        if not hmac.compare_digest(
-            signature, hmac.new(self._key, payload, hashlib.sha256).digest()
-        ):
-            return MISSING
-        return pickle.loads(payload)
+        for key in self._keys:
+            if hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest()):
+                return pickle.loads(payload)
+        return MISSING
+
+
+def _derive(secret: bytes | str) -> bytes:
+    """Return the signing key made from ``secret`` (never ``secret`` itself)."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    return hashlib.sha256(b"cache.django.values:" + secret).digest()

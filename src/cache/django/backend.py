@@ -60,10 +60,12 @@ def _codec(shared: Shared, options: Mapping[str, Any]) -> Codec:
         )
     if shared.local:
         return LocalPickles()
-    secret = options.get("SIGNING_KEY") or settings.SECRET_KEY
-    if not secret:
+    if options.get("SIGNING_KEY"):
+        return SignedPickles(options["SIGNING_KEY"])
+    if not settings.SECRET_KEY:
         raise ImproperlyConfigured("cache.django.CacheBackend signs values with SECRET_KEY: set it")
-    return SignedPickles(secret)
+    # Values signed with a key being rotated out (SECRET_KEY_FALLBACKS) are still read.
+    return SignedPickles(settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
 
 
 def _check_options(options: object) -> Mapping[str, Any]:
@@ -86,7 +88,8 @@ class CacheBackend(BaseCache):  # type: ignore[misc] # Django ships no type hint
     ``redis+cluster://``...); every alias and thread naming one URL shares one
     engine. ``OPTIONS``: ``SERIALIZER`` (``"pickle"``, the default, as
     Django's own backends; or ``"engine"``: values go to the engine as they
-    are, JSON on Redis), ``SIGNING_KEY`` (default ``SECRET_KEY``) and
+    are, JSON on Redis), ``SIGNING_KEY`` (default ``SECRET_KEY``; values
+    signed with a key of ``SECRET_KEY_FALLBACKS`` are still read) and
     ``STATISTICS`` (True: record hits, misses and latencies in :attr:`stats`).
     """
 
