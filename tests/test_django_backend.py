@@ -87,7 +87,8 @@ def test_prefix_invalidation_of_djangos_keys(make: Make) -> None:
 
 
 def test_statistics_are_recorded_when_asked_for(make: Make) -> None:
-    assert make("memory").stats is None
+    plain = make("memory")
+    assert plain.stats is None
     backend = make("memory", OPTIONS={"STATISTICS": True})
     assert backend.stats is not None
     backend.set("a", 1)
@@ -95,6 +96,7 @@ def test_statistics_are_recorded_when_asked_for(make: Make) -> None:
     backend.get("missing")
     totals = backend.stats.totals()
     assert (totals["hits"], totals["misses"], totals["sets"]) == (1, 1, 1)
+    assert plain.get("a") == 1  # one store for the LOCATION, recorded or not
 
 
 def test_values_on_redis_are_signed_pickles_and_integers_stay_integers(

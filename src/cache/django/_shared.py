@@ -60,22 +60,29 @@ class Shared:
             return found
 
 
-_engines: dict[tuple[str, bool], Shared] = {}
+_engines: dict[str, CacheBackend] = {}
+_shared: dict[tuple[str, bool], Shared] = {}
 _lock = threading.Lock()
 
 
 def shared_engine(location: str, statistics: bool) -> Shared:
-    """Return the engine ``location`` names (a ``from_url`` URL), made on first use."""
+    """Return the engine ``location`` names (a ``from_url`` URL), made on first use.
+
+    Aliases on one ``LOCATION`` share its engine (one store in memory) whether
+    they record statistics or not; those that do share one recorder.
+    """
     with _lock:
-        found = _engines.get((location, statistics))
+        found = _shared.get((location, statistics))
         if found is None:
-            raw = engine = from_url(location)
-            stats = None
+            raw = _engines.get(location)
+            if raw is None:
+                raw = _engines[location] = from_url(location)
+            engine, stats = raw, None
             if statistics:
                 stats = CacheStatistics()
                 engine = InstrumentedCache(raw, stats)
             # A Redis engine without a namespace: clear() is FLUSHDB, as in Django.
             flushed = raw if getattr(raw, "namespace", None) == "" else None
             found = Shared(engine, isinstance(raw, InMemoryCache), stats, flushed)
-            _engines[(location, statistics)] = found
+            _shared[(location, statistics)] = found
         return found
