@@ -23,5 +23,11 @@ def test_the_wheel_holds_only_the_package(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
     assert tops == {"cache", f"cache-{cache.__version__}.dist-info"}
-    assert {"cache/py.typed", "cache/web/dashboard.html", "cache/web/stored.py"} <= set(names)
+    assert {
+        "cache/py.typed",
+        "cache/web/dashboard.html",
+        "cache/web/stored.py",
+        "cache/web/rfc9111/decide.py",
+        "cache/web/static/uplot/uPlot.iife.min.js",
+    } <= set(names)
     assert not [n for n in names if "/demo/" in n or "/tests/" in n or "__pycache__" in n]

@@ -15,11 +15,11 @@ class StatsRecorder(Protocol):
     """What engines and features call to report what happened."""
 
     def record_hit(self, duration: float = 0.0) -> None:
-        """Record a hit that took ``duration`` seconds."""
+        """Record a hit that took ``duration`` seconds (0: not timed, left out of latencies)."""
         ...
 
     def record_miss(self, duration: float = 0.0) -> None:
-        """Record a miss that took ``duration`` seconds (generation included)."""
+        """Record a miss that took ``duration`` seconds, generation included (0: not timed)."""
         ...
 
     def record_set(self) -> None:
