@@ -44,17 +44,19 @@ class _AsyncOnEngine(SimpleTestCase):
 
     @contextmanager
     def no_sync_calls(self) -> Iterator[None]:
-        """On Redis (and a cluster), fail if the engine's sync methods are called."""
+        """On Redis (and a cluster), fail if a sync engine method or a thread is used."""
         engine = cache.engine
         if self.engine == "memory":  # in memory the twins call the sync methods: no I/O
             yield
             return
-        with mock.patch.multiple(
-            engine, **{name: mock.DEFAULT for name in SYNC}, autospec=False
-        ) as mocks:
+        with (
+            mock.patch.multiple(engine, **{name: mock.DEFAULT for name in SYNC}) as mocks,
+            mock.patch("asyncio.to_thread") as to_thread,
+        ):
             yield
         called = [name for name, m in mocks.items() if m.called]
         self.assertEqual(called, [], "sync engine methods called from the async API")
+        self.assertFalse(to_thread.called, "the async API ran a call in a thread")
 
     async def test_simple(self) -> None:
         with self.no_sync_calls():
