@@ -64,3 +64,51 @@ def recency(
             age = int(rng.expovariate(1 / mean_age))
             out.append(f"r{max(0, newest - age)}")
     return out
+
+
+def loop(n_keys: int, n_requests: int) -> list[str]:
+    """Read ``n_keys`` keys in the same order, again and again (a batch job's pass)."""
+    return [f"l{i % n_keys}" for i in range(n_requests)]
+
+
+def loop_hot(
+    loop_keys: int, hot_keys: int, n_requests: int, hot_share: float = 0.5, seed: int = 4
+) -> list[str]:
+    """A loop interleaved with Zipf reads of a small hot set (a web app beside a batch job)."""
+    rng = random.Random(seed)
+    hot = iter(zipf(hot_keys, n_requests, seed=seed))
+    out: list[str] = []
+    position = 0
+    for _ in range(n_requests):
+        if rng.random() < hot_share:
+            out.append(f"h{next(hot)}")
+        else:
+            out.append(f"l{position % loop_keys}")
+            position += 1
+    return out
+
+
+def multi_loop(n_requests: int, seed: int = 5) -> list[str]:
+    """Several programs at once: loops of three lengths, a Zipf stream and a recency stream."""
+    rng = random.Random(seed)
+    streams = [
+        iter(loop(500, n_requests)),
+        iter(f"m{k}" for k in loop(1_500, n_requests)),
+        iter(f"n{k}" for k in loop(4_000, n_requests)),
+        iter(zipf(20_000, n_requests, seed=seed)),
+        iter(recency(n_requests, seed=seed)),
+    ]
+    return [next(streams[rng.randrange(len(streams))]) for _ in range(n_requests)]
+
+
+def shifting(
+    working_set: int, n_requests: int, phase: int, overlap: float = 0.5, seed: int = 6
+) -> list[str]:
+    """Zipf reads over a working set that moves every ``phase`` requests, keeping ``overlap``."""
+    ranks = zipf(working_set, n_requests, seed=seed)
+    shift = int(working_set * (1 - overlap))
+    out: list[str] = []
+    for i, name in enumerate(ranks):
+        base = (i // phase) * shift
+        out.append(f"s{base + int(name[1:])}")
+    return out
