@@ -30,7 +30,6 @@ def configure() -> None:
             SECRET_KEY="tests-only-secret-key-0123456789",
             DATABASES=DATABASES,
             INSTALLED_APPS=[APP],
-            USE_TZ=True,
             # What tests/web/test_django.py would have configured itself:
             ALLOWED_HOSTS=["testserver", "example.com"],
             ROOT_URLCONF="tests.web.test_django",

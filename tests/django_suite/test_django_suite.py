@@ -36,6 +36,7 @@ class _OnEngine(BaseCacheTests, TestCase):  # type: ignore[misc]
         cls._overridden_settings = {
             "CACHES": settings.caches(settings.LOCATIONS[cls.engine]),
             "INSTALLED_APPS": [settings.APP],
+            "USE_TZ": False,  # as in Django's test settings (tests/test_sqlite.py)
         }
         _create_tables()
         super().setUpClass()
