@@ -9,11 +9,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import sys
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -25,7 +23,6 @@ from cache.advanced.tags import CacheTag
 from cache.advanced.warming import CacheWarmer
 from cache.backend.base import CacheBackend
 from cache.web.headers import get_header
-from cache.web.keys import normalize_host, url_key
 from cache.web.stored import Captured
 
 __all__ = [
@@ -35,7 +32,6 @@ __all__ = [
     "stats_line",
     "stats_sample",
     "summary",
-    "url_pattern",
 ]
 
 
@@ -96,26 +92,6 @@ def summary(value: Any, width: int = 200) -> str:
     items = f" of {len(value):,} items" if isinstance(value, (dict, list, tuple, set)) else ""
     text = text if len(text) <= width else text[: width - 3] + "..."
     return f"{type(value).__name__}{items}: {text}"
-
-
-def url_pattern(name: str) -> re.Pattern[str] | None:
-    """Return the pattern of the stored HTTP keys of a URL or URL key, or None if it is neither.
-
-    ``http://host/posts/1`` and ``http:post:http://host/posts/1`` name every
-    stored variant of that URL (``...|<digest>``); the URL is spelt as the
-    middleware spells it (``cache.web.keys``: host lower-cased, default port
-    dropped, path percent-encoded). A query is ignored: it is in the digest.
-    """
-    kind, url = r"http:[^:|]+:", name
-    if name.startswith("http:") and not name.startswith("http://") and "|" not in name:
-        kind, _, url = name.partition(":")[2].partition(":")
-        kind = re.escape(f"http:{kind}:")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    host = normalize_host(parts.netloc, parts.scheme)
-    spelt = url_key("-", parts.scheme, host, parts.path or "/").removeprefix("http:-:")
-    return re.compile(f"^{kind}{re.escape(spelt)}\\|")
 
 
 def show_entry(backend: CacheBackend, key: str) -> None:

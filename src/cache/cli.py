@@ -25,7 +25,6 @@ from cache._cli_support import (
     show_entry,
     stats_line,
     stats_sample,
-    url_pattern,
 )
 from cache._types import MISSING
 from cache.advanced.invalidation import CacheInvalidator
@@ -33,6 +32,7 @@ from cache.advanced.tags import CacheTag
 from cache.backend.base import CacheBackend
 from cache.backend.config import ENV_VAR, from_url
 from cache.errors import CacheError
+from cache.web.keys import url_pattern
 
 __all__ = ["main"]
 

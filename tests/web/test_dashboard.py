@@ -74,18 +74,28 @@ async def test_dashboard_and_metrics_mount_in_any_app(
             "/ops/cache/invalidate", json={"kind": "prefix", "value": "http:page:"}
         )
         assert prefix.json() == {"invalidated": "prefix", "count": 1}
+        await client.get("/page/d")
+        by_url = await client.post(  # a URL, as `cache inspect URL` takes it
+            "/ops/cache/invalidate", json={"kind": "url", "value": "http://testserver/page/d"}
+        )
+        assert by_url.json() == {"invalidated": "url", "count": 1}
+        not_url = await client.post("/ops/cache/invalidate", json={"kind": "url", "value": "x"})
+        assert not_url.status_code == 400 and "not a URL" in not_url.json()["error"]
         bad = await client.post("/ops/cache/invalidate", json={"kind": "nope"})
         assert bad.status_code == 400 and "kind must be" in bad.json()["error"]
         events = (await client.get("/ops/cache/stats.json")).json()["events"]
         assert [(e["kind"], e["value"]) for e in events] == [
             ("tag", "pages"),
             ("prefix", "http:page:"),
+            ("url", "http://testserver/page/d"),
         ]  # the markers on the charts' time axis
         assert (await client.post("/ops/cache/traffic")).status_code == 400
         metrics = (await client.get("/ops/metrics")).text
         assert "cache_hits_total 3.0" in metrics
         assert 'cache_http_requests_total{content_type="page",outcome="hit"} 3.0' in metrics
-        assert 'cache_latency_seconds_count{result="miss"} 2.0' in metrics
+        assert (
+            'cache_latency_seconds_count{result="miss"} 3.0' in metrics
+        )  # the first GET, after the tag, after the prefix
         assert metrics.count("# TYPE cache_errors_total counter") == 1  # one family, not two
         assert "cache_engine_up 1.0" in metrics
     dashboard.close()

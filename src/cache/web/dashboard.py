@@ -47,6 +47,7 @@ from cache.advanced.warming import CacheWarmer
 from cache.backend.base import CacheBackend
 from cache.backend.validation import check_seconds, reserved_key
 from cache.errors import CacheTypeError
+from cache.web import keys
 from cache.web.asgi import CacheMiddleware
 
 __all__ = ["Dashboard", "engine_figures", "track_middleware"]
@@ -296,12 +297,16 @@ class Dashboard:
             elif kind == "prefix":
                 count = await asyncio.to_thread(self.invalidator.invalidate_prefix, value)
                 answer = {"invalidated": kind, "count": count}
-            elif kind == "pattern":
-                count = await asyncio.to_thread(self.invalidator.invalidate_pattern, value)
+            elif kind in ("pattern", "url"):
+                # A URL names every stored variant of it, as `cache inspect URL` does.
+                pattern = keys.url_pattern(value) if kind == "url" else value
+                if pattern is None:
+                    raise ValueError(f"{value!r} is not a URL (http://host/path) or a URL key")
+                count = await asyncio.to_thread(self.invalidator.invalidate_pattern, pattern)
                 answer = {"invalidated": kind, "count": count}
             else:
                 return JSONResponse(
-                    {"error": "kind must be tag, prefix or pattern"}, status_code=400
+                    {"error": "kind must be tag, prefix, pattern or url"}, status_code=400
                 )
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from cache.web.headers import Headers
 
-__all__ = ["normalize_host", "normalize_query", "url_key", "variant_key", "vary_values"]
+__all__ = [
+    "normalize_host",
+    "normalize_query",
+    "url_key",
+    "url_pattern",
+    "variant_key",
+    "vary_values",
+]
 
 
 def _digest(parts: object, size: int = 24) -> str:
@@ -87,3 +95,23 @@ def url_key(content_type: str, scheme: str, host: str, path: str) -> str:
 def variant_key(url: str, query: str, varied: list[tuple[str, str | None]]) -> str:
     """Return the key of one variant of ``url``: ``<url key>|<digest of query and headers>``."""
     return f"{url}|{_digest([query, varied], 16)}"
+
+
+def url_pattern(name: str) -> re.Pattern[str] | None:
+    """Return the pattern of the stored HTTP keys of a URL or URL key, or None if it is neither.
+
+    ``http://host/posts/1`` and ``http:post:http://host/posts/1`` name every
+    stored variant of that URL (``...|<digest>``); the URL is spelt as the
+    middleware spells it (``cache.web.keys``: host lower-cased, default port
+    dropped, path percent-encoded). A query is ignored: it is in the digest.
+    """
+    kind, url = r"http:[^:|]+:", name
+    if name.startswith("http:") and not name.startswith("http://") and "|" not in name:
+        kind, _, url = name.partition(":")[2].partition(":")
+        kind = re.escape(f"http:{kind}:")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = normalize_host(parts.netloc, parts.scheme)
+    spelt = url_key("-", parts.scheme, host, parts.path or "/").removeprefix("http:-:")
+    return re.compile(f"^{kind}{re.escape(spelt)}\\|")
