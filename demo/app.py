@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import html
-import logging
 import os
 import tempfile
 import time
@@ -260,9 +259,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await demo.warmer.warm_cache()
         demo.warmer.start()
-        pusher = asyncio.ensure_future(_push_statistics(demo))
+        # This worker's counts join the deployment's (cache stats --group demo, the
+        # dashboard); the last push happens when the worker stops.
+        demo.stats.share(demo.cache, "demo", every=2.0)
         yield
-        pusher.cancel()
+        demo.stats.close()
         demo.warmer.stop()
         if demo.dashboard is not None:
             demo.dashboard.close()
@@ -316,13 +317,3 @@ def _metrics_route(middleware: CacheMiddleware, demo: Demo) -> Route:
     return Route(
         "/metrics", MetricsEndpoint(middleware, stats=demo.stats, recorder=demo.prometheus)
     )
-
-
-async def _push_statistics(demo: Demo, every: float = 2.0) -> None:
-    """Add this worker's counts to the shared ones (``cache stats --group demo`` shows them)."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await asyncio.to_thread(demo.stats.push, demo.cache, "demo")
-        except Exception:  # a statistics push must never stop the site
-            logging.getLogger("cache.web").warning("pushing statistics failed", exc_info=True)
