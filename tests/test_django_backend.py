@@ -129,6 +129,22 @@ def test_values_signed_with_a_key_being_rotated_out_are_still_read() -> None:
     assert new.loads(42) == 42 and new.loads("plain text") == "plain text"
 
 
+@pytest.mark.parametrize("engine", ["memory", "redis"])
+def test_default_timeouts_reach_the_engine(make: Make, engine: str) -> None:
+    # Django's DefaultNonExpiringCacheKeyTests, read from the engine's ttl
+    # instead of LocMemCache's _expire_info.
+    five_minutes = make(engine, query="?namespace=ttl")
+    assert five_minutes.default_timeout == 300
+    five_minutes.set("k", "v")
+    assert 299 <= five_minutes.engine.ttl(five_minutes.make_key("k")) <= 300
+    five_minutes.touch("k", None)
+    assert five_minutes.engine.ttl(five_minutes.make_key("k")) is None
+    never = make(engine, query="?namespace=ttl", TIMEOUT=None, KEY_PREFIX="never")
+    assert never.default_timeout is None and never.get_backend_timeout() is None
+    never.set("k", "v")
+    assert never.engine.ttl(never.make_key("k")) is None
+
+
 def test_memory_keeps_copies_as_django_does(make: Make) -> None:
     backend = make("memory")
     value = {"items": [1]}
