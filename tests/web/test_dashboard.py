@@ -200,3 +200,27 @@ def test_a_dashboard_needs_statistics(backend: CacheBackend, clock: FakeClock) -
     _, middleware = build(backend, clock)
     with pytest.raises(CacheTypeError, match="stats"):
         Dashboard(middleware)
+
+
+async def test_invalidations_made_anywhere_become_markers(clock: FakeClock) -> None:
+    app, inner = build(InMemoryCache(), clock)
+    inner.manager.stats = CacheStatistics()
+    dashboard = Dashboard(inner)
+    transport = httpx.ASGITransport(app=inner)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await client.get("/page/m")
+        await inner.manager.tags.ainvalidate_tags(["post:1"])  # the app's own code, async
+        await asyncio.to_thread(inner.manager.tags.invalidate_tag, "post:2")  # and from a thread
+        await client.delete("/page/m")  # an unsafe request: the middleware's invalidator
+        for _ in range(50):  # the async marker is written off the event loop
+            if len(dashboard.events) == 3:
+                break
+            await asyncio.sleep(0.01)
+    assert [(e["kind"], e["value"]) for e in dashboard.events] == [
+        ("tag", "post:1"),
+        ("tag", "post:2"),
+        ("prefix", "http:page:http://testserver/page/m|"),
+    ]
+    dashboard.close()
+    inner.manager.tags.invalidate_tag("post:3")  # closed: no longer listening
+    assert len(dashboard.events) == 3

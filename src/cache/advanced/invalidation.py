@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 
 from cache._clock import Clock
+from cache.advanced._listeners import Listener, Listeners
 from cache.backend.base import CacheBackend, check_backend
 from cache.backend.validation import (
     MAX_KEY_LENGTH,
@@ -71,6 +72,15 @@ class CacheInvalidator:
         self.max_keys = max_keys
         self.index = reserved_key("registry", check_key(registry, "registry", _MAX_REGISTRY))
         self._clock = clock
+        self._listeners = Listeners()
+
+    def on_invalidate(self, listener: Listener) -> None:
+        """Call ``listener(kind, value)`` ("prefix" or "pattern") after each one applied here."""
+        self._listeners.add(listener)
+
+    def off_invalidate(self, listener: Listener) -> None:
+        """Stop calling a listener given to :meth:`on_invalidate`."""
+        self._listeners.remove(listener)
 
     def register_key(self, key: str) -> None:
         """Record ``key`` (and the time) so that pattern and prefix invalidation find it."""
@@ -118,7 +128,9 @@ class CacheInvalidator:
         Raises ``ValueError`` for an invalid regex before anything is deleted.
         Matching keys leave the registry whether or not they were cached.
         """
-        return self.invalidate_keys(self.matching_keys(pattern))
+        count = self.invalidate_keys(self.matching_keys(pattern))
+        self._listeners.notify("pattern", pattern if isinstance(pattern, str) else pattern.pattern)
+        return count
 
     def invalidate_prefix(self, prefix: str) -> int:
         """Delete every registered key starting with ``prefix``; return how many."""
@@ -127,6 +139,7 @@ class CacheInvalidator:
         while batch := self.cache.index_prefix(self.index, prefix, _BATCH):
             self._drop(batch)
             total += len(batch)
+        self._listeners.notify("prefix", prefix)
         return total
 
     def cleanup_old_keys(self, max_age_hours: float = 24) -> int:

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from cache._types import Timeout
+from cache.advanced._listeners import Listener, Listeners
 from cache.backend.base import CacheBackend, check_backend, one_attempt
 from cache.backend.validation import MAX_KEY_LENGTH, check_key, reserved_key, resolve_timeout
 from cache.errors import CacheTypeError
@@ -83,6 +84,15 @@ class CacheTag:
         self.cache = check_backend(cache)
         resolve_timeout(version_timeout, None)  # refuse a bad one now, not at the first write
         self.version_timeout = version_timeout
+        self._listeners = Listeners()
+
+    def on_invalidate(self, listener: Listener) -> None:
+        """Call ``listener("tag", "a, b")`` after each invalidation applied here."""
+        self._listeners.add(listener)
+
+    def off_invalidate(self, listener: Listener) -> None:
+        """Stop calling a listener given to :meth:`on_invalidate`."""
+        self._listeners.remove(listener)
 
     @staticmethod
     @functools.lru_cache(maxsize=65_536)
@@ -191,6 +201,7 @@ class CacheTag:
         """
         names = check_tags(tags)
         self.cache.delete_many([self.version_key(tag) for tag in names])
+        self._listeners.notify("tag", ", ".join(names))
 
     async def ainvalidate_tag(self, tag: str) -> None:
         """Async :meth:`invalidate_tag`."""
@@ -200,3 +211,4 @@ class CacheTag:
         """Async :meth:`invalidate_tags`."""
         names = check_tags(tags)
         await self.cache.adelete_many([self.version_key(tag) for tag in names])
+        self._listeners.notify("tag", ", ".join(names))

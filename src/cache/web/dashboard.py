@@ -165,10 +165,14 @@ class Dashboard:
         self.window = check_seconds(window, "window", allow_zero=False)
         self.clock = clock
         track_middleware(found, middleware)
+        #: For invalidations by URL, marked as such (not as the pattern they become).
         self.invalidator = CacheInvalidator(middleware.cache, registry="http")
-        #: Chart data of this worker ("this") and of the deployment ("all").
+        # Every applied invalidation becomes a marker: the app's own (an edit that
+        # invalidates a tag), the purge endpoint's, an unsafe request's, this page's.
+        middleware.manager.tags.on_invalidate(self._noted)
+        middleware.invalidator.on_invalidate(self._noted)
         self.views = {"this": _View(points, self.window), "all": _View(points, self.window)}
-        #: Invalidations made here: ``{"t", "kind", "value"}``, oldest first.
+        #: Invalidations seen here: ``{"t", "kind", "value"}``, oldest first.
         self.events: deque[dict[str, Any]] = deque(maxlen=_EVENTS)
         self.engine: dict[str, Any] = {}
         self.workers = 1
@@ -229,8 +233,19 @@ class Dashboard:
             if task is not None:
                 task.cancel()
         self._sampler = self.traffic_task = None
+        self.middleware.manager.tags.off_invalidate(self._noted)
+        self.middleware.invalidator.off_invalidate(self._noted)
 
     # -- invalidation markers ---------------------------------------------------
+
+    def _noted(self, kind: str, value: str) -> None:
+        """Mark an invalidation applied anywhere in this process, off the event loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a thread: the invalidating call may wait for the marker
+            self._mark(kind, value)
+            return
+        loop.run_in_executor(None, self._mark, kind, value)
 
     def _mark(self, kind: str, value: str) -> None:
         """Note an invalidation here and, when shared, for every worker's dashboard."""
@@ -240,8 +255,11 @@ class Dashboard:
             cache, group = self.shared
             member = f"{now:017.3f}|{kind}|{value[:200]}"
             key = reserved_key("stats", group, "events")
-            cache.index_add(key, {member: now})
-            cache.index_trim(key, _EVENTS)
+            try:
+                cache.index_add(key, {member: now})
+                cache.index_trim(key, _EVENTS)
+            except Exception:  # a marker is not worth an error in the request that invalidated
+                log.warning("could not share an invalidation marker", exc_info=True)
 
     def _events(self) -> list[dict[str, Any]]:
         if self.shared is None:
@@ -295,14 +313,20 @@ class Dashboard:
                 await self.middleware.manager.tags.ainvalidate_tags([value])
                 answer: dict[str, Any] = {"invalidated": "tag", "tag": value}
             elif kind == "prefix":
-                count = await asyncio.to_thread(self.invalidator.invalidate_prefix, value)
+                shared = self.middleware.invalidator  # its listener marks the chart
+                count = await asyncio.to_thread(shared.invalidate_prefix, value)
                 answer = {"invalidated": kind, "count": count}
-            elif kind in ("pattern", "url"):
+            elif kind == "pattern":
+                shared = self.middleware.invalidator
+                count = await asyncio.to_thread(shared.invalidate_pattern, value)
+                answer = {"invalidated": kind, "count": count}
+            elif kind == "url":
                 # A URL names every stored variant of it, as `cache inspect URL` does.
-                pattern = keys.url_pattern(value) if kind == "url" else value
+                pattern = keys.url_pattern(value)
                 if pattern is None:
                     raise ValueError(f"{value!r} is not a URL (http://host/path) or a URL key")
                 count = await asyncio.to_thread(self.invalidator.invalidate_pattern, pattern)
+                await asyncio.to_thread(self._mark, kind, value)
                 answer = {"invalidated": kind, "count": count}
             else:
                 return JSONResponse(
@@ -310,7 +334,6 @@ class Dashboard:
                 )
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        await asyncio.to_thread(self._mark, str(kind), value)
         return JSONResponse(answer)
 
     async def _toggle_traffic(self, request: Request) -> Response:
