@@ -29,5 +29,10 @@ def test_the_wheel_holds_only_the_package(tmp_path: Path) -> None:
         "cache/web/stored.py",
         "cache/web/rfc9111/decide.py",
         "cache/web/static/uplot/uPlot.iife.min.js",
+        "cache/web/static/uplot/uPlot.min.css",
     } <= set(names)
+    # The dashboard's charting library is served from the wheel, with its license and version.
+    with zipfile.ZipFile(wheel) as archive:
+        assert "uPlot 1.6.32" in archive.read("cache/web/static/uplot/VERSION").decode()
+        assert "MIT License" in archive.read("cache/web/static/uplot/LICENSE").decode()
     assert not [n for n in names if "/demo/" in n or "/tests/" in n or "__pycache__" in n]

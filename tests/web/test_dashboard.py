@@ -203,7 +203,7 @@ def test_a_dashboard_needs_statistics(backend: CacheBackend, clock: FakeClock) -
 
 
 async def test_invalidations_made_anywhere_become_markers(clock: FakeClock) -> None:
-    app, inner = build(InMemoryCache(), clock)
+    _, inner = build(InMemoryCache(), clock)
     inner.manager.stats = CacheStatistics()
     dashboard = Dashboard(inner)
     transport = httpx.ASGITransport(app=inner)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from playwright.sync_api import sync_playwright
 
-from tests.web.test_dashboard_browser import CHROMIUM, FLAGS, demo_url
+from tests.web.browser import CHROMIUM, FLAGS
+from tests.web.test_dashboard_browser import demo_url
 
 __all__ = ["demo_url"]  # the fixture, shared with the dashboard's browser test
 

@@ -14,7 +14,6 @@ import os
 import queue
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import threading
@@ -23,18 +22,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from demo import create_app
 from playwright.sync_api import Page, sync_playwright
 
-from cache.backend import InMemoryCache
 from cache.testing.redis_server import RedisServer, free_port
+from tests.web.browser import CHROMIUM, FLAGS, serve_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 STEPS = README.split("## Five minutes with the demo", 1)[1].split("\n## ", 1)[0]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 
 def step(number: int) -> str:
@@ -45,20 +40,8 @@ def step(number: int) -> str:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
     """The demo served by uvicorn on a loopback port, as scripts/demo serves it."""
-    app = create_app(InMemoryCache(), db_path=str(tmp_path / "blog.db"), latency=0.01)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the demo did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_demo(tmp_path, latency=0.01) as url:
+        yield url
 
 
 def rendered(page: Page) -> str:
