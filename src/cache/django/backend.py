@@ -15,11 +15,11 @@ Django's semantics throughout (``django.core.cache.backends.base.BaseCache``):
 timeouts, ``version``, ``key_prefix``, ``KEY_FUNCTION``, ``make_key`` and the
 ``validate_key`` warnings; the ``a*`` methods await the engine's async twins
 (an asyncio client on Redis, not a thread). Values are pickled as by
-Django's own backends, signed with ``SECRET_KEY`` on a network engine (see
-:mod:`cache.django._values`). The engine's features are reachable from the
-backend: :attr:`~CacheBackend.tags`, :attr:`~CacheBackend.manager`,
-:attr:`~CacheBackend.invalidator`, :attr:`~CacheBackend.swr`,
-:attr:`~CacheBackend.stats`.
+Django's own backends, signed with ``SECRET_KEY`` on a network engine (the
+Django page of the documentation says how). The engine's features are
+reachable from the backend: :attr:`~CacheBackend.tags`,
+:attr:`~CacheBackend.manager`, :attr:`~CacheBackend.invalidator`,
+:attr:`~CacheBackend.swr`, :attr:`~CacheBackend.stats`.
 """
 
 from __future__ import annotations
