@@ -47,11 +47,12 @@ def client() -> Iterator[Client]:
         ROOT_URLCONF=__name__,
         MIDDLEWARE=["cache.django.CacheMiddleware"],
     ):
-        manager = caches["default"].manager  # what mysite/caching.py would hold
+        manager = caches["default"].manager
         manager.register_policy("page", CachePolicy(timeout=60, tags={"pages"}))
         cache.clear()
         calls.clear()
-        with override_settings(CACHE_MANAGER=manager):
+        # No CACHE_MANAGER: the middleware takes the manager of CACHES["default"].
+        with override_settings(CACHE_MANAGER=None):
             yield Client()
             CacheMiddleware.wait_for_refreshes()
 

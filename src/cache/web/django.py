@@ -1,23 +1,13 @@
 """Django adapter (extra ``django``): the ASGI middleware's rules, from the same decision core.
 
-In settings::
-
-    MIDDLEWARE = ["cache.web.django.CacheMiddleware", ...]   # first: outermost
-    CACHE_MANAGER = "myproject.caching.manager"   # a ContentTypeCacheManager, or its path
-
-and on a view::
-
-    @cache_policy("page")
-    def home(request): ...
-
-Views without ``cache_policy`` are never cached. The rest is
-:class:`cache.web.CacheMiddleware`'s behaviour, from the same
-:mod:`cache.web.rfc9111` decisions; Django's ``ALLOWED_HOSTS`` is the host
-allow-list, and a stale-while-revalidate refresh runs the view in one
-background thread (one across processes).
-
-Optional settings, as the ASGI middleware's arguments: ``CACHE_STALE_IF_ERROR``
-(300), ``CACHE_FILL_WAIT`` (10), ``CACHE_TARGETED_CACHE_CONTROL``
+In settings, ``MIDDLEWARE = ["cache.django.CacheMiddleware", ...]`` (first: outermost) and
+``CACHE_MANAGER`` (a ContentTypeCacheManager or its dotted path; by default the manager of a
+``cache.django.CacheBackend`` in ``CACHES``); on a view, ``@cache_policy("page")``. Views
+without ``cache_policy`` are never cached. The rest is :class:`cache.web.CacheMiddleware`'s
+behaviour, from the same :mod:`cache.web.rfc9111` decisions; Django's ``ALLOWED_HOSTS`` is the
+host allow-list, and a stale-while-revalidate refresh runs the view in one background thread
+(one across processes). Optional settings, as the ASGI middleware's arguments:
+``CACHE_STALE_IF_ERROR`` (300), ``CACHE_FILL_WAIT`` (10), ``CACHE_TARGETED_CACHE_CONTROL``
 (``["CDN-Cache-Control"]``), ``CACHE_KEY_HEADERS``, ``CACHE_BYPASS_HEADERS``,
 ``CACHE_REQUEST_DIRECTIVES`` (False).
 """
@@ -33,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
@@ -80,12 +71,16 @@ class CacheMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        manager = settings.CACHE_MANAGER
+        manager = getattr(settings, "CACHE_MANAGER", None)
+        if manager is None:  # the manager of a cache.django.CacheBackend in CACHES
+            alias = getattr(settings, "CACHE_MIDDLEWARE_ALIAS", "default")
+            manager = getattr(caches[alias], "manager", None)
         if isinstance(manager, str):
             manager = import_string(manager)
         if not isinstance(manager, ContentTypeCacheManager):
             raise CacheTypeError(
-                "settings.CACHE_MANAGER must be a ContentTypeCacheManager or its dotted path"
+                "settings.CACHE_MANAGER must be a ContentTypeCacheManager or its dotted path, "
+                "or CACHES[CACHE_MIDDLEWARE_ALIAS] a cache.django.CacheBackend"
             )
         self.manager = manager
         self.cache = manager.cache
