@@ -28,6 +28,8 @@ ensure_venv() {
     local stamp=".venv/.installed-$extras-$(cat pyproject.toml | cksum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ]; then
         .venv/bin/python -m pip install -q --upgrade pip
+        # The distribution was named "cache" before "tagcache": drop an old install.
+        .venv/bin/python -m pip uninstall -q -y cache >/dev/null 2>&1 || true
         .venv/bin/python -m pip install -q -e ".[$extras]"
         touch "$stamp"
     fi

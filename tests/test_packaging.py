@@ -22,7 +22,8 @@ def test_the_wheel_holds_only_the_package(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
-    assert tops == {"cache", f"cache-{cache.__version__}.dist-info"}
+    # Distributed as tagcache (the name cache is taken on PyPI), imported as cache.
+    assert tops == {"cache", f"tagcache-{cache.__version__}.dist-info"}
     assert {
         "cache/py.typed",
         "cache/web/dashboard.html",
