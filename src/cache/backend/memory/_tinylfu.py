@@ -3,16 +3,18 @@
 - New keys enter a small FIFO queue. A key hit while there is promoted to
   the *protected* part of the main area when it reaches the head; an unhit
   one is a *candidate* for the main area.
-- A candidate gets in only if the frequency sketch (``_sketch.py``) has seen
-  it more often than the victim at the head of the main area's *probation*
-  part, not counting the arrival that brought it in. Keys that keep coming
-  back, however far apart, so hold their place against keys of a scan or of
-  one more pass of a loop longer than the cache (TinyLFU: Einziger, Friedman
-  and Manes, ACM ToS 2017; W-TinyLFU's segmented main area, as in Caffeine).
+- While the small queue is at its initial 10% or less, a candidate gets in
+  only if the frequency sketch (``_sketch.py``) has seen it more often than
+  the victim at the head of the main area's *probation* part, not counting
+  the arrival that brought it in. Keys that keep coming back, however far
+  apart, so hold their place against keys of a scan or of one more pass of
+  a loop longer than the cache (TinyLFU: Einziger, Friedman and Manes, ACM
+  ToS 2017; W-TinyLFU's segmented main area, as in Caffeine).
 - Ghosts of recently turned-away and evicted keys resize the small queue as
   ARC sizes its lists (a returning turned-away key grows it, a returning
   evicted one shrinks it) and send a returning key straight to probation.
-  A ghost counts only while younger than about ``capacity`` misses: the keys
+  A small queue grown past 10% means recency pays: candidates then join
+  probation unfiltered. A ghost counts only while younger than about ``capacity`` misses: the keys
   of a loop come back later than that, and admitting them unfiltered would
   wear the main area down pass after pass.
 
@@ -44,6 +46,11 @@ _FLOOD_GUARD = 6
 #: for keys back from the ghosts of a recency stream (0.32 against LRU's 0.42
 #: at 2,000 entries); 0.65 gives 0.38, and the loops keep their hits better.
 _PROTECTED_SHARE = 0.65
+#: The filter holds while the small queue is at most this share of the cache
+#: (where it starts). Past it the ghosts have shown that recency pays, and
+#: candidates join probation unfiltered, as in plain S3-FIFO with a segmented
+#: main area: a recency stream then keeps up with LRU, a loop does not grow it.
+_FILTER_UP_TO = 0.1
 #: Ghosts kept per entry of capacity: turned-away keys, evicted keys.
 _SMALL_GHOSTS, _MAIN_GHOSTS = 1, 2
 #: How long a ghost counts, in misses per entry of capacity: a turned-away
@@ -127,9 +134,10 @@ class S3FIFOTinyLFU:
             if _expired(candidate, now):
                 return candidate
             main = lens[_PROBATION] + lens[_PROTECTED]
-            if main >= self.capacity - self._small_target:
+            filtering = self._small_target <= _FILTER_UP_TO * self.capacity
+            if filtering and main + 1 >= self.capacity - self._small_target:
                 break
-            self._move(candidate, _PROBATION)  # the main area has room: no contest
+            self._move(candidate, _PROBATION)  # no filter, or room in the main area
         if not main:
             return candidate
         rival = self._main_victim(now)
