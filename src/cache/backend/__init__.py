@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cache.backend.base import CacheBackend, Claim, Entry
+from cache.backend.compression import Compressed
 from cache.backend.config import from_env, from_url
 from cache.backend.memory import DEFAULT_MAX_ENTRIES, InMemoryCache
 from cache.backend.proxy import ProxyBackend
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_ENTRIES",
     "CacheBackend",
     "Claim",
+    "Compressed",
     "Entry",
     "InMemoryCache",
     "JSONSerializer",

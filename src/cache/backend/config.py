@@ -8,7 +8,8 @@ Schemes:
   :class:`~cache.backend.RedisCache` (``valkey://`` and ``valkeys://`` too);
   ``redis+cluster://`` and ``rediss+cluster://`` name a cluster's seed node.
   Options: ``namespace``, ``default_timeout``, ``strict``, ``serializer``
-  (``json`` or ``msgpack``), ``socket_timeout``, ``connect_timeout``,
+  (``json`` or ``msgpack``), ``compress`` (a threshold in bytes: values as
+  large are stored zlib-compressed), ``socket_timeout``, ``connect_timeout``,
   ``max_connections``; the client's own ``ssl_cert_reqs``, ``ssl_ca_certs``,
   ``ssl_certfile``, ``ssl_keyfile``, ``client_name`` and ``db`` (for ``unix://``)
   are passed on.
@@ -103,6 +104,7 @@ _REDIS_OPTIONS: dict[str, Callable[[str], Any]] = {
     "default_timeout": _timeout,
     "strict": _flag("strict"),
     "serializer": _serializer,
+    "compress": _number(int, "compress", positive=False),
     "socket_timeout": _number(float, "socket_timeout", positive=True),
     "connect_timeout": _number(float, "connect_timeout", positive=True),
     "max_connections": _number(int, "max_connections", positive=True),
@@ -182,6 +184,11 @@ def from_url(url: str) -> CacheBackend:
     options, passed = _options(url, pairs, _REDIS_OPTIONS, target)
     from cache.backend.redis.engine import RedisCache  # noqa: PLC0415 - needs the redis extra
 
+    if "compress" in options:  # ?compress=1024: values of 1,024 bytes or more, zlib
+        from cache.backend.compression import Compressed  # noqa: PLC0415
+
+        threshold = options.pop("compress")
+        options["serializer"] = Compressed(options.get("serializer"), threshold=threshold)
     query = f"?{urlencode(passed)}" if passed else ""
     client_url = f"{target}://{parts.netloc}{parts.path}{query}"
     return RedisCache(client_url, cluster=scheme in _CLUSTER, **options)
