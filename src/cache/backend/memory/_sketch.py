@@ -66,10 +66,22 @@ class FrequencySketch:
         """Count ``count`` more sightings of ``key``; halve every counter when a sample is full."""
         if count <= 0:
             return
-        t = self._table
-        for slot in self._slots(key):
-            value = t[slot] + count
-            t[slot] = value if value < _MAX else _MAX
+        # _slots unrolled: this runs on every miss, and a call costs a quarter of it.
+        h = (hash(key) * self._seed) & _MASK64
+        h ^= h >> 29
+        a, b, m, w, t = h & 0xFFFFFFFF, (h >> 32) | 1, self._mask, self._width, self._table
+        i = a & m
+        v = t[i] + count
+        t[i] = v if v < _MAX else _MAX
+        i = w + ((a + b) & m)
+        v = t[i] + count
+        t[i] = v if v < _MAX else _MAX
+        i = 2 * w + ((a + 2 * b) & m)
+        v = t[i] + count
+        t[i] = v if v < _MAX else _MAX
+        i = 3 * w + ((a + 3 * b) & m)
+        v = t[i] + count
+        t[i] = v if v < _MAX else _MAX
         self._additions += count
         if self._additions >= self._sample:
             self._table = bytearray(t.translate(_HALVE))
