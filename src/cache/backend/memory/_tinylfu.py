@@ -76,6 +76,7 @@ class S3FIFOTinyLFU:
         self._queues = (deque[Record](), deque[Record](), deque[Record]())
         self._lens = [0, 0, 0]  # live records per queue
         self._live = 0
+        self._dead = 0  # records forgotten since the queues were last compacted
         self._small_target = max(1.0, capacity / 10)
         self._ghost_small: OrderedDict[str, int] = OrderedDict()
         self._ghost_main: OrderedDict[str, int] = OrderedDict()
@@ -112,9 +113,10 @@ class S3FIFOTinyLFU:
         self._live -= 1
         self._lens[record[SLOT]] -= 1
         record[SLOT] = _DEAD
-        queues = self._queues
-        if len(queues[0]) + len(queues[1]) + len(queues[2]) > 2 * self._live + 64:
-            for slot, queue in enumerate(queues):
+        self._dead += 1  # an upper bound: queues also drop dead records as they meet them
+        if self._dead > self._live + 64:
+            self._dead = 0
+            for slot, queue in enumerate(self._queues):
                 live = [r for r in queue if r[SLOT] == slot]
                 queue.clear()
                 queue.extend(live)
@@ -199,10 +201,12 @@ class S3FIFOTinyLFU:
 
     def _main_victim(self, now: float) -> Record:
         """Return probation's oldest unhit record (protected's, or the small queue's, if empty)."""
+        lens = self._lens
         while True:
-            self._demote(now)
+            if lens[_PROTECTED] > _PROTECTED_SHARE * (self.capacity - self._small_target):
+                self._demote(now)
             for slot in (_PROBATION, _PROTECTED, _SMALL):
-                if self._lens[slot]:
+                if lens[slot]:
                     record = self._head(slot, now)
                     if record is not None:
                         return record
