@@ -60,7 +60,9 @@ class AdaptiveS3FIFO:
     recently evicted keys resize the small queue (a ghost hit from the small
     queue grows it, one from the main queue shrinks it) and send a returning
     key straight to the main queue. ``benchmarks/eviction_sim.py`` holds the
-    comparison that chose it (issue 2).
+    comparison that chose it (issue 2). The engine shipped it until issue 14
+    (``_tinylfu.S3FIFOTinyLFU`` replaced it: it kept nothing of a loop longer
+    than the cache); it stays as the "previous" row of that comparison.
     """
 
     def __init__(self, capacity: int) -> None:

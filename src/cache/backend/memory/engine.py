@@ -53,11 +53,11 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
             entries are dropped when read, when eviction meets them, or by an
             explicit ``cleanup_expired()``.
 
-    Eviction is an adaptive S3-FIFO (``_policy.AdaptiveS3FIFO``): new keys
-    enter a small FIFO queue; keys hit while there move to a main queue that
-    gives each key up to three more passes; ghost lists of recently evicted
-    keys resize the small queue, as ARC adapts its lists. A hit costs one dict
-    lookup and one counter increment and takes no lock; writes take one lock.
+    Eviction is S3-FIFO under a TinyLFU admission filter (``_tinylfu``): new
+    keys enter a small FIFO queue, and one leaving it unhit enters the main
+    area only if a seeded frequency sketch has seen it more often than the
+    main area's next victim; ghosts resize the small queue, as ARC its lists.
+    A hit costs one dict lookup and one counter increment and takes no lock.
     """
 
     def __init__(
