@@ -6,7 +6,9 @@ Schemes:
   ``max_entries``, ``default_timeout``, ``sweep_interval``.
 - ``redis://`` and ``rediss://`` (TLS), ``unix:///path/to/redis.sock`` — a
   :class:`~cache.backend.RedisCache` (``valkey://`` and ``valkeys://`` too);
-  ``redis+cluster://`` and ``rediss+cluster://`` name a cluster's seed node.
+  ``redis+cluster://`` and ``rediss+cluster://`` name a cluster's seed node;
+  ``redis+sentinel://s1:26379,s2:26379/mymaster/0`` (and ``rediss+sentinel``)
+  the sentinels watching a primary, by service name.
   Options: ``namespace``, ``default_timeout``, ``strict``, ``serializer``
   (``json`` or ``msgpack``), ``compress`` (a threshold in bytes: values as
   large are stored zlib-compressed), ``socket_timeout``, ``connect_timeout``,
@@ -37,10 +39,14 @@ ENV_VAR = "CACHE_URL"
 
 _REDIS = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
 _CLUSTER = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+_SENTINEL = frozenset({"redis+sentinel", "rediss+sentinel", "valkey+sentinel", "valkeys+sentinel"})
 _PASSED_ON = frozenset(
     {"ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "client_name", "db"}
 )
-_SCHEMES = "memory://, redis://, rediss://, unix://, redis+cluster://, rediss+cluster://"
+_SCHEMES = (
+    "memory://, redis://, rediss://, unix://, redis+cluster://, rediss+cluster://, "
+    "redis+sentinel://"
+)
 
 
 def _number(kind: Callable[[str], Any], name: str, positive: bool = False) -> Callable[[str], Any]:
@@ -134,6 +140,11 @@ def _options(
 
 def _redis_target(url: str, scheme: str, parts: SplitResult) -> str:
     """Check the address part of a Redis URL; return the scheme the client is given."""
+    if scheme in _SENTINEL:
+        from cache.backend.redis._sentinel import parse_sentinel_url  # noqa: PLC0415
+
+        parse_sentinel_url(url)  # raises naming what is wrong
+        return scheme
     if scheme == "unix":
         if not parts.path:
             raise CacheConfigError("unix:// needs a socket path, e.g. unix:///run/redis.sock")

@@ -32,6 +32,11 @@ from redis.retry import Retry
 from cache._clock import Clock, system_clock
 from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache.backend.base import current_attempt
+from cache.backend.redis._sentinel import (
+    close_sentinel_parts,
+    parse_sentinel_url,
+    sentinel_client,
+)
 from cache.errors import BackendUnavailableError
 
 __all__ = [
@@ -86,7 +91,10 @@ def _common(options: ClientOptions, in_loop: bool = False) -> dict[str, Any]:
 
 
 def make_sync_client(options: ClientOptions) -> Any:
-    """Return a sync client (``Redis`` or ``RedisCluster``) for ``options``."""
+    """Return a sync client (``Redis``, ``RedisCluster``, a sentinel's primary) for ``options``."""
+    target = parse_sentinel_url(options.url)
+    if target is not None:
+        return sentinel_client(target, _common(options), in_loop=False)
     cls = RedisCluster if options.cluster else Redis
     return cls.from_url(options.url, **_common(options))
 
@@ -99,6 +107,7 @@ def close_sync_client(client: Any) -> None:
     collector; disconnect them here.
     """
     client.close()
+    close_sentinel_parts(client)
     if isinstance(client, RedisCluster):
         for node in list(client.nodes_manager.nodes_cache.values()):
             if node.redis_connection is not None:
@@ -107,6 +116,9 @@ def close_sync_client(client: Any) -> None:
 
 def make_async_client(options: ClientOptions) -> Any:
     """Return an asyncio client for ``options``; it belongs to the running event loop."""
+    target = parse_sentinel_url(options.url)
+    if target is not None:
+        return sentinel_client(target, _common(options, in_loop=True), in_loop=True)
     cls = AsyncRedisCluster if options.cluster else AsyncRedis
     return cls.from_url(options.url, **_common(options, in_loop=True))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from cache.backend.redis._client import FAILURES, ClientOptions, make_async_client
 from cache.backend.redis._scripts import BY_NAME
+from cache.backend.redis._sentinel import aclose_sentinel_parts
 
 __all__ = ["AsyncSides", "Call", "Side"]
 
@@ -43,6 +44,7 @@ async def _close_at_loop_shutdown(client: Any) -> AsyncGenerator[None, None]:
         yield
     finally:
         await client.aclose()
+        await aclose_sentinel_parts(client)
 
 
 class AsyncSides:
