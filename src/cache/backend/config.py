@@ -141,7 +141,7 @@ def _options(
 def _redis_target(url: str, scheme: str, parts: SplitResult) -> str:
     """Check the address part of a Redis URL; return the scheme the client is given."""
     if scheme in _SENTINEL:
-        from cache.backend.redis._sentinel import parse_sentinel_url  # noqa: PLC0415
+        from cache.backend.redis import parse_sentinel_url  # noqa: PLC0415
 
         parse_sentinel_url(url)  # raises naming what is wrong
         return scheme
