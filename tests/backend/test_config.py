@@ -125,7 +125,7 @@ def test_cache_url_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None
         ("redis://h:port/0", "the port in 'h:port' is not a number"),
         ("redis://h:6379/zero", "the database in 'redis://h:6379/zero' must be a number"),
         ("redis://h/0?strict=maybe", "option strict='maybe' must be true or false"),
-        ("redis://h/0?serializer=pickle", "serializer='pickle' is not json or msgpack"),
+        ("redis://h/0?serializer=pickle", "serializer='pickle' is not json, msgpack or typed"),
         ("redis://h/0?timeout=5", "unknown option 'timeout' for redis://"),
         ("redis://h/0?namespace=a&namespace=b", "option 'namespace' is given twice"),
         ("redis+cluster://h:7000/3", "database 0 only"),

@@ -23,6 +23,7 @@ from cache.backend.serializers import (
     PickleSerializer,
     Serializer,
 )
+from cache.backend.typed import TypedSerializer
 
 if TYPE_CHECKING:
     from cache.backend.redis import RedisCache
@@ -40,6 +41,7 @@ __all__ = [
     "ProxyBackend",
     "RedisCache",
     "Serializer",
+    "TypedSerializer",
     "from_env",
     "from_url",
 ]

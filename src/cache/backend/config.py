@@ -10,7 +10,7 @@ Schemes:
   ``redis+sentinel://s1:26379,s2:26379/mymaster/0`` (and ``rediss+sentinel``)
   the sentinels watching a primary, by service name.
   Options: ``namespace``, ``default_timeout``, ``strict``, ``serializer``
-  (``json`` or ``msgpack``), ``compress`` (a threshold in bytes: values as
+  (``json``, ``msgpack`` or ``typed``), ``compress`` (a threshold in bytes: values as
   large are stored zlib-compressed), ``socket_timeout``, ``connect_timeout``,
   ``max_connections``; the client's own ``ssl_cert_reqs``, ``ssl_ca_certs``,
   ``ssl_certfile``, ``ssl_keyfile``, ``client_name`` and ``db`` (for ``unix://``)
@@ -94,8 +94,12 @@ def _serializer(text: str) -> Any:
         return serializers.JSONSerializer()
     if text == "msgpack":
         return serializers.MsgpackSerializer()
+    if text == "typed":
+        from cache.backend.typed import TypedSerializer  # noqa: PLC0415
+
+        return TypedSerializer()
     raise CacheConfigError(
-        f"option serializer={text!r} is not json or msgpack (a signed pickle needs a "
+        f"option serializer={text!r} is not json, msgpack or typed (a signed pickle needs a "
         "secret key: build RedisCache(serializer=PickleSerializer(key)) in code)"
     )
 
