@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from cache import __version__
 from cache._cli_support import (
     load_warmer,
     plural,
@@ -97,7 +98,7 @@ class _Context:
     help=f"The cache: memory://, redis://host:6379/0, rediss://, unix://, "
     f"redis+cluster://; read from ${ENV_VAR} when not given.",
 )
-@click.version_option(package_name="cache", prog_name="cache")
+@click.version_option(version=__version__, prog_name="cache")
 @click.pass_context
 def main(ctx: click.Context, url: str) -> None:
     """Inspect and operate a cache: statistics, invalidation, keys, warming."""
