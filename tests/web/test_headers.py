@@ -32,6 +32,8 @@ def test_keys_normalise_and_delimit() -> None:
     assert keys.normalize_query("q=a+b") != keys.normalize_query("q=a%20b")
     assert keys.normalize_host("Example.COM:443", "https") == "example.com"
     assert keys.normalize_host("example.com:8443", "https") == "example.com:8443"
+    assert keys.without_port("example.com:8443") == "example.com"
+    assert keys.without_port("[::1]:8000") == "[::1]" and keys.without_port("[::1]") == "[::1]"
     assert keys.vary_values([("Accept-Language", "  fr,   en ")], ["accept-language"]) == [
         ("accept-language", "fr, en")
     ]

@@ -180,6 +180,12 @@ async def test_host_allow_list(site: tuple[App, CacheMiddleware, Client]) -> Non
     await client.get("/page/h2", headers={"Host": "example.com"})
     await client.get("/page/h2", headers={"Host": "example.com:80"})
     assert app.calls["/page/h2"] == 3
+    # A name without a port allows every port (issue 13): localhost:8099 is cached.
+    for _ in range(2):
+        on_a_port = await client.get("/page/h3", headers={"Host": "example.com:8099"})
+    assert on_a_port.headers["cache-status"].startswith("cache; hit")
+    evil = await client.get("/page/h3", headers={"Host": "evil.example:8099"})
+    assert evil.headers["cache-status"].endswith("detail=host")
 
 
 async def test_conditional_requests_get_304(site: tuple[App, CacheMiddleware, Client]) -> None:

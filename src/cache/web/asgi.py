@@ -60,7 +60,9 @@ class CacheMiddleware:
         routes: ``{path regex: content type}`` or a list of :class:`Route`;
             a path that matches none is passed through, never cached.
         allowed_hosts: Hosts whose responses may be cached (others pass
-            through); ``None`` caches any host, each under its own keys.
+            through); ``None`` caches any host, each under its own keys. A
+            name without a port allows it on any port (``"localhost"``
+            allows ``localhost:8099``), as Django's ``ALLOWED_HOSTS`` does.
         max_body_size: Larger responses are streamed through, not stored.
         stale_if_error: Seconds past the stale window during which a stored
             response is served if the app fails (raises or answers 5xx),
@@ -203,7 +205,8 @@ class CacheMiddleware:
     def _bypass_reason(self, scope: Scope, route: Route, headers: h.Headers) -> str | None:
         """Return why this request must go to the app uncached, or None."""
         host = keys.normalize_host(h.get_header(headers, "host"), scope.get("scheme", "http"))
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+        allowed = self.allowed_hosts
+        if allowed is not None and host not in allowed and keys.without_port(host) not in allowed:
             return "host"
         return exchange.bypass_reason(
             headers,

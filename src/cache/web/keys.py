@@ -25,6 +25,7 @@ __all__ = [
     "url_pattern",
     "variant_key",
     "vary_values",
+    "without_port",
 ]
 
 
@@ -41,6 +42,14 @@ def normalize_host(host: str | None, scheme: str) -> str:
     default = {"http": ":80", "https": ":443"}.get(scheme)
     if default and host.endswith(default):
         host = host[: -len(default)]
+    return host
+
+
+def without_port(host: str) -> str:
+    """Return ``host`` without its ``:port`` (an IPv6 literal keeps its brackets)."""
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and (not name.startswith("[") or name.endswith("]")):
+        return name
     return host
 
 
