@@ -1,4 +1,4 @@
-"""One value model: TypedSerializer gives back the types that went in, on Redis and the cluster."""
+"""One value model: TypedSerializer gives back the types that went in, on every engine."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from cache.backend import RedisCache, TypedSerializer
+from cache.backend import CacheBackend, CopyingCache, InMemoryCache, RedisCache, TypedSerializer
 from cache.errors import CacheTypeError
 from cache.testing.redis_server import RedisClusterServers, RedisServer
 
@@ -77,19 +77,23 @@ def test_every_value_comes_back_as_its_own_type(value: Any) -> None:
     assert back == value and type(back) is type(value)
 
 
-@pytest.fixture(params=["redis", "cluster"])
+@pytest.fixture(params=["memory (copies)", "redis", "cluster"])
 def engine(
     request: pytest.FixtureRequest, redis_server: RedisServer, redis_cluster: RedisClusterServers
-) -> Iterator[RedisCache]:
-    cluster = request.param == "cluster"
-    url = redis_cluster.url if cluster else redis_server.url
-    cache = RedisCache(url, cluster=cluster, namespace="typed", serializer=_codec())
+) -> Iterator[CacheBackend]:
+    cache: CacheBackend
+    if request.param == "memory (copies)":
+        cache = CopyingCache(InMemoryCache(), _codec())  # the same value model, in memory
+    else:
+        cluster = request.param == "cluster"
+        url = redis_cluster.url if cluster else redis_server.url
+        cache = RedisCache(url, cluster=cluster, namespace="typed", serializer=_codec())
     yield cache
     cache.clear()
     cache.close()
 
 
-async def test_the_same_values_round_trip_on_a_real_server(engine: RedisCache) -> None:
+async def test_the_same_values_round_trip_on_every_engine(engine: CacheBackend) -> None:
     for i, value in enumerate(VALUES):
         engine.set(f"v{i}", value, 60)
         back = engine.get(f"v{i}")
@@ -111,7 +115,7 @@ class NotRegistered:
 
 @pytest.mark.parametrize("value", [Unknown(), NotRegistered(1), {"deep": [NotRegistered(2)]}])
 def test_what_it_cannot_carry_is_refused_at_set_naming_the_fix(
-    engine: RedisCache, value: object
+    engine: CacheBackend, value: object
 ) -> None:
     engine.set("keep", "stored before", 60)
     with pytest.raises(CacheTypeError, match="TypedSerializer"):

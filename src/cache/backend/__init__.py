@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cache.backend.base import CacheBackend, Claim, Entry
 from cache.backend.compression import Compressed
 from cache.backend.config import from_env, from_url
+from cache.backend.copying import CopyingCache
 from cache.backend.memory import DEFAULT_MAX_ENTRIES, InMemoryCache
 from cache.backend.proxy import ProxyBackend
 from cache.backend.serializers import (
@@ -33,6 +34,7 @@ __all__ = [
     "CacheBackend",
     "Claim",
     "Compressed",
+    "CopyingCache",
     "Entry",
     "InMemoryCache",
     "JSONSerializer",

@@ -3,7 +3,9 @@
 Schemes:
 
 - ``memory://`` — an :class:`~cache.backend.InMemoryCache`; options
-  ``max_entries``, ``default_timeout``, ``sweep_interval``.
+  ``max_entries``, ``default_timeout``, ``sweep_interval``, and ``serializer``
+  (``json``, ``msgpack``, ``typed``) to store serialized copies, as Redis
+  would (:class:`~cache.backend.CopyingCache`).
 - ``redis://`` and ``rediss://`` (TLS), ``unix:///path/to/redis.sock`` — a
   :class:`~cache.backend.RedisCache` (``valkey://`` and ``valkeys://`` too);
   ``redis+cluster://`` and ``rediss+cluster://`` name a cluster's seed node;
@@ -105,6 +107,7 @@ def _serializer(text: str) -> Any:
 
 
 _MEMORY_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "serializer": _serializer,  # stores copies, as Redis would: CopyingCache
     "max_entries": _number(int, "max_entries", positive=True),
     "default_timeout": _timeout,
     "sweep_interval": _number(float, "sweep_interval", positive=True),
@@ -194,7 +197,13 @@ def from_url(url: str) -> CacheBackend:
         from cache.backend.memory.engine import InMemoryCache  # noqa: PLC0415
 
         options, _ = _options(url, pairs, _MEMORY_OPTIONS, scheme)
-        return InMemoryCache(**options)
+        serializer = options.pop("serializer", None)
+        engine = InMemoryCache(**options)
+        if serializer is None:
+            return engine
+        from cache.backend.copying import CopyingCache  # noqa: PLC0415
+
+        return CopyingCache(engine, serializer)
     target = _redis_target(url, scheme, parts)
     options, passed = _options(url, pairs, _REDIS_OPTIONS, target)
     from cache.backend.redis.engine import RedisCache  # noqa: PLC0415 - needs the redis extra
