@@ -87,37 +87,13 @@ class CopyingCache(ProxyBackend):
         value = entry.value if entry.value is MISSING else self._load(entry.value)
         return Entry(value, refs, entry.claimed)
 
-    # The engine underneath is in memory: the async twins run the sync calls.
-    async def aget(self, key: str, default: Any = None) -> Any:
-        """Async :meth:`get`."""
-        return self.get(key, default)
-
-    async def aset(self, key: str, value: Any, timeout: Timeout = None) -> None:
-        """Async :meth:`set`."""
-        self.set(key, value, timeout)
-
-    async def aadd(self, key: str, value: Any, timeout: Timeout = None) -> bool:
-        """Async :meth:`add`."""
-        return self.add(key, value, timeout)
-
-    async def adelete_if_equals(self, key: str, expected: Any) -> bool:
-        """Async :meth:`delete_if_equals`."""
-        return self.delete_if_equals(key, expected)
-
-    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """Async :meth:`get_many`."""
-        return self.get_many(keys)
-
-    async def aset_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
-        """Async :meth:`set_many`."""
-        self.set_many(mapping, timeout)
-
-    async def aset_entry(
-        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
-    ) -> None:
-        """Async :meth:`set_entry`."""
-        self.set_entry(key, value, timeout, refs)
-
-    async def aget_entry(self, key: str, claim: Claim | None = None) -> Entry:
-        """Async :meth:`get_entry`."""
-        return self.get_entry(key, claim)
+    # The engine underneath is in memory: CacheBackend's async twins, which run
+    # the sync calls above, are the right ones (not the engine's, which skip the copy).
+    aget = CacheBackend.aget
+    aset = CacheBackend.aset
+    aadd = CacheBackend.aadd
+    adelete_if_equals = CacheBackend.adelete_if_equals
+    aget_many = CacheBackend.aget_many
+    aset_many = CacheBackend.aset_many
+    aset_entry = CacheBackend.aset_entry
+    aget_entry = CacheBackend.aget_entry

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RedisClusterServers", "RedisServer", "free_port", "shift_ttls"]
+__all__ = ["RedisClusterServers", "RedisServer", "free_port", "shift_ttls", "wait_for_ping"]
 
 import redis
 
@@ -44,6 +44,24 @@ def free_cluster_port() -> int:
         if _is_free(port) and _is_free(port + 10_000):
             return port
     raise RuntimeError("no free port pair for a cluster node")
+
+
+def wait_for_ping(port: int, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Wait until the server on ``port`` answers PING; raise with its log if it died or hung."""
+    client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.RedisError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    text = log.read_text() if log.exists() else ""
+                    raise RuntimeError(f"{what} on port {port} did not start:\n{text}") from None
+                time.sleep(0.02)
+    finally:
+        client.close()
 
 
 def redis_server_binary() -> str:
@@ -101,24 +119,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.RedisError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    log = (
-                        (self.dir / "redis.log").read_text()
-                        if (self.dir / "redis.log").exists()
-                        else ""
-                    )
-                    raise RuntimeError(
-                        f"redis-server on port {self.port} did not start:\n{log}"
-                    ) from None
-                time.sleep(0.02)
-        client.close()
+        wait_for_ping(self.port, self.process, self.dir / "redis.log", "redis-server")
 
     def stop(self) -> None:
         """Stop the server (its data is lost: no persistence)."""

@@ -14,7 +14,12 @@ from typing import Any
 
 import redis
 
-from cache.testing.redis_server import RedisServer, free_port, redis_server_binary
+from cache.testing.redis_server import (
+    RedisServer,
+    free_port,
+    redis_server_binary,
+    wait_for_ping,
+)
 
 __all__ = ["SERVICE", "RedisSentinels"]
 
@@ -46,17 +51,7 @@ class _Sentinel:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.RedisError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sentinel on port {self.port} did not start") from None
-                time.sleep(0.02)
-        client.close()
+        wait_for_ping(self.port, self.process, self.dir / "sentinel.log", "the sentinel")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
