@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
-from cache.advanced import CacheTag
-from cache.backend import CacheBackend, RedisCache
+from cache.advanced import CachePolicy, CacheTag, ContentTypeCacheManager
+from cache.backend import CacheBackend, InMemoryCache, RedisCache
 from cache.testing import FakeClock
 from cache.web import CacheMiddleware
 from tests.web.app import App, build
@@ -438,3 +439,63 @@ async def test_request_directives_are_ignored_unless_honoured(
             assert app.calls[path] == (2 if honoured else 1)
             only = await client.get(path + "x", headers={"Cache-Control": "only-if-cached"})
             assert (only.status_code == 504) == honoured
+
+
+async def test_a_304_that_says_private_or_sets_a_cookie_is_not_shared(clock: FakeClock) -> None:
+    # Review finding: the merged 304 was stored without being judged again.
+    served: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        asked = dict((k.decode(), v.decode()) for k, v in scope["headers"])
+        if asked.get("if-none-match") == '"v1"':
+            headers = [(b"set-cookie", b"sessionid=VICTIM"), (b"cache-control", b"private")]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        served.append("200")
+        headers = [(b"etag", b'"v1"'), (b"cache-control", b"max-age=1")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"page"})
+
+    manager = ContentTypeCacheManager(InMemoryCache(), clock=clock)
+    manager.register_policy("page", CachePolicy(timeout=60))
+    middleware = CacheMiddleware(app, manager, {"/p": "page"}, clock=clock)
+    transport = httpx.ASGITransport(app=middleware)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await client.get("/p")
+        clock.advance(2)
+        validated = await client.get("/p")  # the 304's fields go to this client only
+        assert validated.headers["cache-status"] == "cache; fwd=stale; fwd-status=304"
+        other = await client.get("/p")
+        assert "sessionid" not in other.headers.get("set-cookie", "")
+        assert not other.headers["cache-status"].startswith("cache; hit")
+
+
+async def test_concurrent_misses_with_different_variants_get_their_own(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    # Review finding: on a cold URL the single flight shared a Vary response across variants.
+    app, _, client = site
+    url = "/page/v?vary=X-Lang&slow=0.05"
+    en, fr = await asyncio.gather(
+        client.get(url, headers={"X-Lang": "en", "Accept-Language": "en"}),
+        client.get(url, headers={"X-Lang": "fr", "Accept-Language": "en"}),
+    )
+    assert en.text.endswith("lang=en") and fr.text.endswith("lang=en")  # the page's own lang
+    assert en.text != fr.text  # ...but two renderings: the fr request was not handed en's
+    assert app.calls["/page/v"] == 2
+
+
+async def test_an_unsafe_request_during_a_fetch_keeps_the_fetched_copy_out(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    # Review finding: a page rendered before a POST was stored after it and served.
+    app, _, client = site
+    slow = asyncio.ensure_future(client.get("/page/race?slow=0.2"))
+    while app.calls["/page/race"] == 0:  # the app is rendering the page now
+        await asyncio.sleep(0.005)
+    assert (await client.post("/page/race")).status_code == 200  # invalidates while in flight
+    before = await slow
+    after = await client.get("/page/race?slow=0.2")
+    assert not after.headers["cache-status"].startswith("cache; hit")
+    assert after.text != before.text and app.calls["/page/race"] == 2

@@ -22,6 +22,7 @@ from cache.advanced.policies import ContentTypeCacheManager
 from cache.backend.base import Entry
 from cache.backend.validation import reserved_key
 from cache.web import headers as h
+from cache.web import keys
 from cache.web._capture import Judge, fetch_response, send_stored
 from cache.web._routes import ASGIApp, Cacheable, Message, Receive, Send
 from cache.web.rfc9111 import exchange
@@ -109,7 +110,12 @@ class Filler:
         )
         if streamed:
             return  # the response went straight to this client
-        captured, status = outcome
+        captured, status, stored_as = outcome
+        # The leader's answer may vary on request headers: it is this request's
+        # only if this request selects the same variant.
+        varies = not leader and captured is not None and captured.vary and stored_as
+        if varies and request.keys(captured.vary)[1] != stored_as:
+            captured = None
         if captured is None:  # the leader's response could not be shared: ask the app ourselves
             await fetch_response(
                 self.app, self.settings.max_body_size, request.scope, receive, send, []
@@ -128,8 +134,8 @@ class Filler:
         stored: Envelope | None,
         fallback: bool,
         streamed: list[bool],
-    ) -> tuple[Captured | None, str]:
-        """Run the app for the leader of a single flight; store and return its answer."""
+    ) -> tuple[Captured | None, str, str]:
+        """Run the app for a single flight's leader; store it; return it, its status, its key."""
         # In-process callers share this run; other processes share it
         # through the fill lock: one of them asks the app, the rest wait.
         fill = FillLock(
@@ -142,9 +148,8 @@ class Filler:
         try:
             if found is not None:
                 fwd = "miss" if stored is None else "stale"
-                return Captured.from_record(found.value), exchange.cache_status(
-                    fwd=fwd, collapsed=True
-                )
+                status = exchange.cache_status(fwd=fwd, collapsed=True)
+                return Captured.from_record(found.value), status, key
             return await self._ask(request, receive, send, stored, fallback, streamed)
         finally:
             await safely(fill.arelease(), None)
@@ -157,8 +162,11 @@ class Filler:
         stored: Envelope | None,
         fallback: bool,
         streamed: list[bool],
-    ) -> tuple[Captured | None, str]:
-        """Ask the app (conditionally if ``stored`` has validators); return answer, Cache-Status."""
+    ) -> tuple[Captured | None, str, str]:
+        """Ask the app (conditionally if ``stored`` has validators).
+
+        Return the answer, its Cache-Status and the key it was stored under ("" if not).
+        """
         old = None if stored is None else Captured.from_record(stored.value)
         validators = [] if old is None else exchange.conditional_headers(old.headers)
         scope = _forwarded_scope(request, validators)
@@ -166,6 +174,7 @@ class Filler:
         if fallback:
             hold |= set(range(500, 600))
         requested = self.clock()
+        before = await self._versions_before(request)
         fwd = "miss" if old is None else "stale"
         try:
             captured = await fetch_response(
@@ -176,24 +185,35 @@ class Filler:
             if not fallback or old is None:
                 raise
             log.warning("app failed; serving the stale copy (stale-if-error)", exc_info=True)
-            return old, self._stale_status(stored, 500)
+            return old, self._stale_status(stored, 500), ""
         if captured is None:
-            return None, ""
+            return None, "", ""
         if old is not None and fallback and captured.status >= 500:
             self.manager.stats.record_stale()
-            return old, self._stale_status(stored, captured.status)
-        if old is not None and captured.status == 304:
-            captured = Captured(
-                old.status,
-                exchange.updated_headers(old.headers, captured.headers, self.clock()),
-                old.body,
+            return old, self._stale_status(stored, captured.status), ""
+        code = captured.status
+        if old is not None and code == 304:
+            fwd, captured = (
+                "stale",
+                Captured(
+                    old.status,
+                    exchange.updated_headers(old.headers, captured.headers, self.clock()),
+                    old.body,
+                ),
             )
-            kept, answer = await self.store(request, captured, requested)
-            status = exchange.cache_status(fwd="stale", fwd_status=304, stored=kept is not None)
-            return answer, status
-        kept, answer = await self.store(request, captured, requested)
-        status = exchange.cache_status(fwd=fwd, fwd_status=captured.status, stored=kept is not None)
-        return answer, status
+        kept, answer, key = await self.store(request, captured, requested, before)
+        status = exchange.cache_status(fwd=fwd, fwd_status=code, stored=kept is not None)
+        return answer, status, key
+
+    async def _versions_before(self, request: Cacheable) -> dict[str, str] | None:
+        """Read the policy's and the URL's tag versions before the app is asked.
+
+        A response stored after an invalidation that happened while it was
+        being made then carries the old versions, and is never served. None
+        if the backend failed: nothing is stored then.
+        """
+        tags = set(request.policy.tags) | {keys.url_tag(request.url)}
+        return await safely(self.manager.tags.aget_versions(tags), None)
 
     def _stale_status(self, stored: Envelope | None, code: int) -> str:
         ttl = None if stored is None else stored.fresh_until - self.clock()
@@ -214,18 +234,18 @@ class Filler:
         )
 
     async def store(
-        self, request: Cacheable, captured: Captured, requested: float
-    ) -> tuple[Captured | None, Captured]:
-        """Store a response under the key its own Vary names.
+        self,
+        request: Cacheable,
+        captured: Captured,
+        requested: float,
+        before: dict[str, str] | None,
+    ) -> tuple[Captured | None, Captured, str]:
+        """Store a response under its own Vary's key if it may be (a merged 304 is judged again).
 
-        Return it as stored (None if it was not) and as it is to be sent:
-        hop-by-hop fields dropped, its Age and Date accounted for.
+        ``before``: the tag versions read before the app was asked. Return it
+        as stored (or None), as it is to be sent, and its key (or "").
         """
-        surrogate = h.split_list(
-            h.get_headers(captured.headers, "surrogate-key")
-            + h.get_headers(captured.headers, "cache-tag"),
-            ", ",
-        )
+        surrogate = _surrogate_keys(captured.headers)
         policy = request.policy
         now = self.clock()
         defaults = Defaults(
@@ -238,14 +258,19 @@ class Filler:
             defaults=defaults,
             targeted=self.settings.targeted,
         )
-        if plan.keep <= 0:
-            return None, plan.captured
+        if (
+            plan.keep <= 0
+            or before is None
+            or self.judge(request)(captured.status, captured.headers)
+        ):
+            return None, plan.captured, ""
         vary = h.merge_vary((), captured.headers)
         url, key = request.keys(vary)
 
         async def store() -> bool:
             tags = self.manager.tags
-            versions = await tags.aget_versions(set(policy.tags) | set(surrogate))
+            # The response's own tags are known only now (a residual window).
+            versions = {**await tags.aget_versions(set(surrogate) - set(before)), **before}
             record = plan.captured.record(vary, now)
             env = Envelope(record, plan.fresh_until, plan.stale_until, versions)
             if vary:
@@ -257,7 +282,7 @@ class Filler:
 
         stored = await safely(store(), False)
         plan.captured.vary = vary
-        return (plan.captured if stored else None), plan.captured
+        return (plan.captured if stored else None), plan.captured, (key if stored else "")
 
     async def refresh(self, request: Cacheable, key: str, stored: Envelope, token: str) -> None:
         """Refresh a stale entry in the background; a failure keeps the stale one."""
@@ -279,6 +304,7 @@ class Filler:
             validators = exchange.conditional_headers(old.headers)
             scope = dict(_forwarded_scope(request, validators), method="GET")
             requested = self.clock()
+            before = await self._versions_before(request)
             captured = await fetch_response(
                 self.app, self.settings.max_body_size, scope, receive, discard, [],
                 self.judge(request), {304} | set(range(500, 600)),
@@ -290,7 +316,7 @@ class Filler:
                     old.body,
                 )
             if captured is not None and captured.status < 500:
-                await self.store(request, captured, requested)
+                await self.store(request, captured, requested, before)
         except Exception:
             log.warning("background refresh of %s failed; the stale copy stays", key, exc_info=True)
             self.manager.stats.record_error()
@@ -317,3 +343,10 @@ def _collapsed(status: str) -> str:
     parts = [p for p in status.split("; ") if p != "stored" and not p.startswith("fwd-status=")]
     at = next((i for i, p in enumerate(parts) if p.startswith("detail=")), len(parts))
     return "; ".join([*parts[:at], "collapsed", *parts[at:]])
+
+
+def _surrogate_keys(headers: h.Headers) -> list[str]:
+    """Return the tags a response names for itself (``Surrogate-Key``, ``Cache-Tag``)."""
+    return h.split_list(
+        h.get_headers(headers, "surrogate-key") + h.get_headers(headers, "cache-tag"), ", "
+    )

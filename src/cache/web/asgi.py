@@ -317,7 +317,9 @@ class CacheMiddleware:
 
         The URL's variants go, and those of ``Location`` and
         ``Content-Location`` on the same host, before the response's end
-        reaches the client: its next request never sees the old copy.
+        reaches the client: its next request never sees the old copy. If the
+        backend cannot apply it, the response still goes out; the failure is
+        logged and counted as an error (``record_error``).
         """
         started: list[Message] = []
 
@@ -338,11 +340,23 @@ class CacheMiddleware:
     async def _invalidate(self, scope: Scope, response_headers: h.Headers) -> None:
         scheme = scope.get("scheme", "http")
         host = keys.normalize_host(h.get_header(decode_headers(scope["headers"]), "host"), scheme)
-        for path in exchange.invalidation_targets(scope["path"], host, response_headers):
-            route = self._route(path)
-            if route is not None:
-                url = keys.url_key(route.content_type, scheme, host, path)
-                await safely(asyncio.to_thread(self.invalidator.invalidate_prefix, url + "|"), 0)
+        urls = [
+            keys.url_key(route.content_type, scheme, host, path)
+            for path in exchange.invalidation_targets(scope["path"], host, response_headers)
+            if (route := self._route(path)) is not None
+        ]
+        if not urls:
+            return
+        try:
+            # The URL's tag first: a response being fetched now stores stale versions.
+            await self.manager.tags.ainvalidate_tags([keys.url_tag(url) for url in urls])
+            for url in urls:
+                await asyncio.to_thread(self.invalidator.invalidate_prefix, url + "|")
+        except (
+            Exception
+        ):  # the client's request succeeded: it gets its answer, the failure is counted
+            log.warning("invalidating %s after an unsafe request failed", urls, exc_info=True)
+            self.manager.stats.record_error()
 
     async def _purge(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.purge_token is not None  # the route exists only with a token

@@ -240,6 +240,8 @@ class Dashboard:
 
     def _noted(self, kind: str, value: str) -> None:
         """Mark an invalidation applied anywhere in this process, off the event loop."""
+        if kind == "tag" and value.startswith("http-url:"):
+            return  # the middleware's own tag of a URL: its prefix marker says it better
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # a thread: the invalidating call may wait for the marker

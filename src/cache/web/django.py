@@ -121,15 +121,22 @@ class CacheMiddleware:
         policy = self.manager.get_policy(content_type)
         request._cache_headers = list(request.headers.items())
         request._cache_started = time.perf_counter()
-        if getattr(request, "_cache_refresh", False):  # a background refresh: run the view
-            request._cache_pending = (content_type, policy, self._now())
+        refresh = getattr(request, "_cache_refresh", False)  # a background refresh: run the view
+        if not refresh and self._bypass(request, request._cache_headers) is not None:
             return None
-        if self._bypass(request, request._cache_headers) is not None:
-            return None
-        answer = self._safely(lambda: self._lookup(request, content_type, policy))
-        if answer is None:  # the cache failed: store later
-            request._cache_pending = (content_type, policy, self._now())
+        answer = (
+            None if refresh else self._safely(lambda: self._lookup(request, content_type, policy))
+        )
+        if answer is None:  # a refresh, or the cache failed: store later
+            self._pend(request, content_type, policy)
         return answer or None
+
+    def _pend(self, request: HttpRequest, content_type: str, policy: CachePolicy) -> None:
+        """Mark the request for storing, with the tag versions read before the view runs."""
+        url = self._url(request, content_type, request.path)
+        tags = set(policy.tags) | {keys.url_tag(url)}
+        before = self._safely(lambda: self.manager.tags.get_versions(tags))
+        request._cache_pending = (content_type, policy, self._now(), before)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -176,20 +183,19 @@ class CacheMiddleware:
             return self._answer(request, Captured.from_record(stored.value), policy, status)
         request._cache_stale = (old, decision.fallback, env)
         _condition(request, old)
-        request._cache_pending = (content_type, policy, now)
+        self._pend(request, content_type, policy)
         return False
 
     def _request_cc(self, headers: h.Headers) -> Directives | None:
         if not self.request_directives:
             return None
-        return request_directives(
-            h.get_headers(headers, "cache-control"), h.get_headers(headers, "pragma")
-        )
+        found = h.index(headers)
+        return request_directives(found.get("cache-control", []), found.get("pragma", []))
 
     # -- writing -----------------------------------------------------------------------
 
     def _respond(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        pending: tuple[str, CachePolicy, float] | None = getattr(request, "_cache_pending", None)
+        pending: tuple[Any, ...] | None = getattr(request, "_cache_pending", None)
         if pending is None:
             return response
         policy = pending[1]
@@ -198,9 +204,8 @@ class CacheMiddleware:
         if old is not None and fallback and code >= 500:
             self.manager.stats.record_stale()
             ttl = None if env is None else env.fresh_until - self._now()
-            status = exchange.cache_status(
-                fwd="stale", fwd_status=code, ttl=ttl, detail="stale-if-error"
-            )
+            detail = "stale-if-error"
+            status = exchange.cache_status(fwd="stale", fwd_status=code, ttl=ttl, detail=detail)
             return self._answer(request, old, policy, status)
         captured = _captured(response)
         if captured is None:
@@ -224,9 +229,11 @@ class CacheMiddleware:
         return store_reason(captured.status, captured.headers, cc, authorized=authorized)
 
     def _store(
-        self, request: HttpRequest, captured: Captured, pending: tuple[str, CachePolicy, float]
+        self, request: HttpRequest, captured: Captured, pending: tuple[Any, ...]
     ) -> Captured | None:
-        content_type, policy, requested = pending
+        content_type, policy, requested, before = pending
+        if before is None:
+            return None
         now = self._now()
         defaults = Defaults(policy.timeout, policy.stale_while_revalidate, self.stale_if_error)
         plan = plan_store(
@@ -241,7 +248,8 @@ class CacheMiddleware:
         surrogate = h.split_list(
             h.get_headers(out, "surrogate-key") + h.get_headers(out, "cache-tag"), ", "
         )
-        versions = self.manager.tags.get_versions(set(policy.tags) | set(surrogate))
+        # The response's own tags are known only now (a residual window).
+        versions = {**self.manager.tags.get_versions(set(surrogate) - set(before)), **before}
         env = Envelope(
             plan.captured.record(vary, now), plan.fresh_until, plan.stale_until, versions
         )
@@ -262,6 +270,7 @@ class CacheMiddleware:
                 continue
             if content_type is not None:
                 url = self._url(request, content_type, path)
+                self.manager.tags.invalidate_tag(keys.url_tag(url))  # fetches in flight too
                 self.invalidator.invalidate_prefix(url + "|")
 
     def _refresh(self, request: HttpRequest, key: str, old: Captured, token: str) -> None:
@@ -281,11 +290,7 @@ class CacheMiddleware:
                 if response.status_code < 500:
                     self._respond(fresh, response)
             except Exception:
-                log.warning(
-                    "background refresh of %s failed; the stale copy stays",
-                    fresh.path,
-                    exc_info=True,
-                )
+                log.warning("refresh of %s failed; the stale copy stays", fresh.path, exc_info=True)
                 self.manager.stats.record_error()
             finally:
                 self._safely(lambda: self.cache.delete_if_equals(reserved_key("swr", key), token))

@@ -23,6 +23,7 @@ __all__ = [
     "normalize_query",
     "url_key",
     "url_pattern",
+    "url_tag",
     "variant_key",
     "vary_values",
     "without_port",
@@ -99,6 +100,16 @@ def url_key(content_type: str, scheme: str, host: str, path: str) -> str:
     if len(key) > 900:
         key = f"http:{content_type}:{scheme}://{host}/#{_digest(path, 32)}"
     return key
+
+
+def url_tag(url: str) -> str:
+    """Return the tag every stored variant of ``url`` (a URL key) carries.
+
+    An unsafe request invalidates it, so that a response fetched before the
+    request and stored after it is already out of date (its version was read
+    before the app was asked).
+    """
+    return f"http-url:{_digest(url, 24)}"
 
 
 def variant_key(url: str, query: str, varied: list[tuple[str, str | None]]) -> str:
