@@ -65,6 +65,10 @@ def test_corrupt_truncated_and_oversized_values_are_refused(
     bomb = b"z" + zlib.compress(b"j" + b" " * 1_000_000)
     with pytest.raises(SerializationError, match="inflates past"):
         codec.loads(bomb)
+    # A zstd frame states its content size: the bound holds all the same.
+    zstd_bomb = Compressed(algorithm="zstd").dumps(" " * 1_000_000)
+    with pytest.raises(SerializationError, match="inflates past"):
+        Compressed(algorithm="zstd").loads(zstd_bomb)
 
 
 def test_bad_arguments_name_themselves() -> None:

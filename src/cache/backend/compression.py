@@ -100,10 +100,18 @@ class Compressed:
                 ) from None
             self._zstd = zstandard
         try:
-            # Refuses a frame that says (or turns out) to be larger than the bound.
-            data: bytes = self._zstd_objects()[1].decompress(packed, max_output_size=MAX_INFLATED)
+            # A frame that states its size is inflated whole whatever max_output_size
+            # says: check the size it states, or read through a stream one byte past
+            # the bound when it states none.
+            size = self._zstd.get_frame_parameters(packed).content_size
+            if 0 < size <= MAX_INFLATED:
+                data: bytes = self._zstd_objects()[1].decompress(packed)
+            else:
+                data = self._zstd_objects()[1].stream_reader(packed).read(MAX_INFLATED + 1)
         except self._zstd.ZstdError as exc:
-            raise SerializationError(f"corrupt or oversized zstd value: {exc}") from None
+            raise SerializationError(f"corrupt zstd value: {exc}") from None
+        if len(data) > MAX_INFLATED:
+            raise SerializationError(f"a compressed value inflates past {MAX_INFLATED} bytes")
         return data
 
     def _zstd_objects(self) -> tuple[Any, Any]:
