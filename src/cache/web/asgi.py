@@ -66,8 +66,9 @@ class CacheMiddleware:
         max_body_size: Larger responses are streamed through, not stored.
         stale_if_error: Seconds past the stale window during which a stored
             response is served if the app fails (raises or answers 5xx),
-            unless the response forbids it (``must-revalidate`` and the like)
-            or gives its own ``stale-if-error``.
+            unless the response forbids it (``must-revalidate``,
+            ``proxy-revalidate``, ``no-cache``, ``s-maxage``) or gives its own
+            ``stale-if-error``.
         fill_wait: On a miss, seconds to wait for another process already
             fetching the same response (through a lock in the backend)
             before asking the app here too.

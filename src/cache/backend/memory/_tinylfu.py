@@ -74,7 +74,7 @@ class S3FIFOTinyLFU:
     """A small FIFO queue, a probation and a protected area, a frequency-sketch filter."""
 
     def __init__(self, capacity: int, seed: int | None = None) -> None:
-        self.capacity = capacity
+        self.capacity, self._seed = capacity, seed
         self._sketch = FrequencySketch(capacity, seed)
         self._random = random.Random(seed)
         self._queues = (deque[Record](), deque[Record](), deque[Record]())
@@ -166,7 +166,7 @@ class S3FIFOTinyLFU:
             for record in queue:
                 record[SLOT] = _DEAD
             queue.clear()
-        self.__init__(self.capacity)  # type: ignore[misc]
+        self.__init__(self.capacity, self._seed)  # type: ignore[misc]
 
     # -- internals --------------------------------------------------------------
 

@@ -84,9 +84,10 @@ def parse_sentinel_url(url: str) -> SentinelTarget | None:
 
 def sentinel_client(target: SentinelTarget, common: dict[str, Any], in_loop: bool) -> Any:
     """Return a client of ``target``'s primary: sync, or asyncio when ``in_loop``."""
-    asking = {  # the sentinels themselves: short timeouts, no login
+    asking = {  # the sentinels themselves: short timeouts, no login, TLS as the URL says
         "socket_timeout": common["socket_timeout"],
         "socket_connect_timeout": common["socket_connect_timeout"],
+        "ssl": target.ssl,
     }
     login = {"username": target.username, "password": target.password, "ssl": target.ssl}
     cls = AsyncSentinel if in_loop else Sentinel

@@ -66,8 +66,8 @@ class Freshness:
     revalidate: bool
     #: Whether the lifetime came from the origin rather than the heuristic.
     explicit: bool
-    #: ``must-revalidate``, ``proxy-revalidate``, ``no-cache`` or ``s-maxage``:
-    #: never served stale unless a stale-* directive of its own allows it.
+    #: ``must-revalidate``, ``proxy-revalidate`` or ``no-cache``: never served
+    #: stale; ``s-maxage``: only within the response's own stale-* windows.
     strict: bool
 
     @property
@@ -130,7 +130,8 @@ def freshness(
     apparent = max(0.0, received - date) if date is not None else 0.0
     corrected = (age_value(get_headers(headers, "age")) or 0) + max(0.0, received - requested)
     age = max(apparent, corrected)
-    # Section 4.2.4: these forbid serving it stale; explicit stale-* grants still count.
+    # Section 4.2.4: these forbid serving it stale, whatever stale-* it also
+    # carries; s-maxage forbids only the policy's windows (its own count, RFC 5861).
     strict = any(d in cc for d in ("must-revalidate", "proxy-revalidate", "no-cache"))
     swr = delta_seconds(cc, "stale-while-revalidate")
     sie = delta_seconds(cc, "stale-if-error")
