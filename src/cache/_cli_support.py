@@ -115,12 +115,15 @@ def show_entry(backend: CacheBackend, key: str) -> None:
     # The versions read with the entry (get_entry's refs): inspecting creates nothing.
     tags, guard = CacheTag(backend), guard_tag(key)
     dropped = [t for t, v in env.tags.items() if not tags.matches({t: v}, entry.refs)]
+    internal = {guard} | {t for t in env.tags if t.startswith("http-url:")}  # keys.url_tag
     if guard in dropped:
         state = "invalidated (its key was invalidated while it was being generated)"
+    elif set(dropped) & internal:
+        state = "invalidated (an unsafe request to its URL)"
     elif dropped:
         state = f"invalidated by tag {', '.join(sorted(dropped))}"
     click.echo(f"state:  {state}")
-    shown = sorted(t for t in env.tags if t != guard)
+    shown = sorted(t for t in env.tags if t not in internal)
     marks = [f"{t}{' (invalidated)' if t in dropped else ''}" for t in shown]
     click.echo(f"tags:   {', '.join(marks) or '-'}")
     click.echo(f"value:  {summary(env.value)}")
