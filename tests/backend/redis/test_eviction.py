@@ -65,6 +65,15 @@ def _stored(raw: redis.Redis, keys: list[str]) -> list[str]:
     return [k for k, v in zip(keys, raw.mget([f"app:{k}" for k in keys]), strict=True) if v]
 
 
+def _registered_pages(cache: RedisCache) -> CacheInvalidator:
+    """Store PAGES without a timeout and register them; return the invalidator holding them."""
+    invalidator = CacheInvalidator(cache)
+    for key in PAGES:
+        cache.set(key, key)  # no timeout: never evicted under volatile-*
+    invalidator.register_keys(PAGES)
+    return invalidator
+
+
 #: The registry's by-name set, as the engine names it in namespace "app".
 REGISTRY = b"app:__cache__:idx:{__cache__:registry:default}:lex"
 
@@ -74,10 +83,7 @@ def test_issue_2_prefix_invalidation_finds_entries_of_an_evicted_registry(
     evicting: Callable[[str], tuple[RedisCache, redis.Redis]], marker_evicted_too: bool
 ) -> None:
     cache, raw = evicting("allkeys-lru")
-    invalidator = CacheInvalidator(cache)
-    for key in PAGES:
-        cache.set(key, key)
-    invalidator.register_keys(PAGES)
+    invalidator = _registered_pages(cache)
     evicted = _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
     assert evicted > 0 and not raw.exists(REGISTRY), "the registry was not evicted"
     cache.set("post:1", "kept")
@@ -97,10 +103,7 @@ def test_issue_2_pattern_invalidation_finds_entries_of_an_evicted_registry(
     evicting: Callable[[str], tuple[RedisCache, redis.Redis]],
 ) -> None:
     cache, raw = evicting("allkeys-lru")
-    invalidator = CacheInvalidator(cache)
-    for key in PAGES:
-        cache.set(key, key)
-    invalidator.register_keys(PAGES)
+    invalidator = _registered_pages(cache)
     _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
     stored = _stored(raw, PAGES)
     assert stored, "every entry was evicted too: nothing to show"
@@ -112,10 +115,7 @@ def test_issue_2_volatile_policy_never_evicts_the_registry(
     evicting: Callable[[str], tuple[RedisCache, redis.Redis]],
 ) -> None:
     cache, raw = evicting("volatile-lru")
-    invalidator = CacheInvalidator(cache)
-    for key in PAGES:
-        cache.set(key, key)  # no timeout: never evicted under volatile-*
-    invalidator.register_keys(PAGES)
+    invalidator = _registered_pages(cache)
     evicted = _fill_until(raw, lambda: False, PAGES, ttl=True)
     assert evicted > 0  # the server did evict: keys with a TTL
     assert raw.exists(REGISTRY)
@@ -162,10 +162,7 @@ def test_a_lost_registry_is_relearned_by_a_complete_pass(
 ) -> None:
     """After one SCAN-based pass the registry is intact again: later calls take the fast path."""
     cache, raw = evicting("allkeys-lru")
-    invalidator = CacheInvalidator(cache)
-    for key in PAGES:
-        cache.set(key, key)
-    invalidator.register_keys(PAGES)
+    invalidator = _registered_pages(cache)
     _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
     stored = _stored(raw, PAGES)
     assert stored, "every entry was evicted too: nothing to show"
