@@ -126,6 +126,16 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         )
 
     @property
+    def client(self) -> Any:
+        """The sync ``redis`` client the engine uses (``Redis``, ``RedisCluster``...).
+
+        For what the engine does not do itself, e.g. the invalidation messages
+        of :class:`~cache.backend.NearCache`; its keys carry the namespace's
+        prefix (:func:`namespace_prefix`).
+        """
+        return self._sync.client
+
+    @property
     def errors(self) -> int:
         """Calls that failed (or were skipped while the server was down) so far."""
         return self.outage.errors
