@@ -58,6 +58,9 @@ class Entry:
     value: Any
     refs: dict[str, Any] = field(default_factory=dict)
     claimed: bool = False
+    #: The entry's refs that held nothing, when the engine says (Redis does):
+    #: with ``refs`` they name every key the entry depends on.
+    absent: tuple[str, ...] = ()
 
 
 class CacheBackend(abc.ABC):

@@ -101,12 +101,14 @@ class RedisEntries(RedisConnection):
         if value is MISSING:
             return Entry(value, {}, bool(claimed))
         names = [n[len(self._prefix) :] for n in header.decode(raw)[0]]
-        found = {}
+        found, absent = {}, []
         for name, ref_raw in zip(names, ref_raws or [None] * len(names), strict=True):
             ref = self._load(ref_raw, name)
-            if ref is not MISSING:
+            if ref is MISSING:
+                absent.append(name)
+            else:
                 found[name] = ref
-        return Entry(value, found, bool(claimed))
+        return Entry(value, found, bool(claimed), tuple(absent))
 
     def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
         """Read ``key``, its refs and try ``claim``: one script, one round trip.
