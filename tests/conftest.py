@@ -1,4 +1,4 @@
-"""Fixtures shared by every test package: a fake clock and real Redis servers."""
+"""Fixtures shared by every test package: a fake clock and real Redis and Valkey servers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,28 @@ from cache.backend.config import from_url
 from cache.backend.redis._client import close_sync_client
 from cache.backend.validation import RESERVED_PREFIX
 from cache.testing import FakeClock
-from cache.testing.redis_server import RedisClusterServers, RedisServer, shift_ttls
+from cache.testing.redis_server import (
+    RedisClusterServers,
+    RedisServer,
+    ValkeyServer,
+    redis_server_binary,
+    server_version,
+    shift_ttls,
+    valkey_server_binary,
+)
+
+
+def pytest_report_header() -> list[str]:
+    """Name the server programs the tests run, with their versions."""
+    found = []
+    for which in (redis_server_binary, valkey_server_binary):
+        try:
+            binary = which()
+        except RuntimeError as missing:
+            found.append(str(missing))
+        else:
+            found.append(f"{server_version(binary)}: {binary}")
+    return ["servers: " + "; ".join(found)]
 
 
 @pytest.fixture
@@ -33,6 +54,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture(scope="session")
+def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A valkey-server on a loopback port, for the whole session (see ``ValkeyServer``)."""
+    server = ValkeyServer(Path(tmp_path_factory.mktemp("valkey")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
     """A three-master Redis Cluster on loopback ports, for the whole session."""
     cluster = RedisClusterServers(Path(tmp_path_factory.mktemp("cluster")))
@@ -45,6 +75,15 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
 def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     """A raw client of the session server, flushed before the test."""
     client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def valkey_client(valkey_server: RedisServer) -> Iterator[redis.Redis]:
+    """A raw client of the session Valkey server, flushed before the test."""
+    client = redis.Redis.from_url(valkey_server.url)
     client.flushdb()
     yield client
     client.close()
@@ -73,7 +112,7 @@ def cluster_client(redis_cluster: RedisClusterServers) -> Iterator[RedisCluster]
     close_sync_client(client)
 
 
-ENGINES = ["memory", "redis", "cluster"]
+ENGINES = ["memory", "redis", "valkey", "cluster"]
 
 
 def _locks(engine: CacheBackend, raw: object | None) -> list[str]:
@@ -90,9 +129,9 @@ def backend(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[CacheB
     engine: CacheBackend
     if request.param == "memory":
         engine = InMemoryCache(max_entries=200_000, clock=clock)
-    elif request.param == "redis":
-        raw = request.getfixturevalue("redis_client")
-        engine = RedisCache(request.getfixturevalue("redis_server").url, strict=True)
+    elif request.param in ("redis", "valkey"):
+        raw = request.getfixturevalue(f"{request.param}_client")
+        engine = RedisCache(request.getfixturevalue(f"{request.param}_server").url, strict=True)
     else:
         raw = request.getfixturevalue("cluster_client")
         engine = RedisCache(request.getfixturevalue("redis_cluster").url, cluster=True, strict=True)

