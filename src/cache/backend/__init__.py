@@ -4,8 +4,8 @@
 :class:`CacheBackend`, so the features in ``cache.advanced`` run on any of them;
 :class:`ProxyBackend` wraps one engine for a wrapper to change a few calls.
 ``Entry`` and ``Claim`` are for engine authors; the serializers are for
-``RedisCache(serializer=...)``. ``RedisCache`` needs the ``redis`` extra and is
-imported on first use.
+``RedisCache(serializer=...)``. ``RedisCache`` and ``NearCache`` (an in-process
+tier over it) need the ``redis`` extra and are imported on first use.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cache.backend.serializers import (
 from cache.backend.typed import TypedSerializer
 
 if TYPE_CHECKING:
+    from cache.backend.near import NearCache
     from cache.backend.redis import RedisCache
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "InMemoryCache",
     "JSONSerializer",
     "MsgpackSerializer",
+    "NearCache",
     "PickleSerializer",
     "ProxyBackend",
     "RedisCache",
@@ -52,12 +54,13 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # RedisCache needs the ``redis`` extra: import it only when asked for, so
     # that ``import cache.backend`` stays light and works without it.
-    if name == "RedisCache":
+    if name in ("RedisCache", "NearCache"):
         try:
+            from cache.backend.near import NearCache  # noqa: PLC0415
             from cache.backend.redis import RedisCache  # noqa: PLC0415
         except ImportError as exc:
             raise ImportError(
-                "RedisCache needs the redis client: pip install 'cache[redis]'"
+                f"{name} needs the redis client: pip install 'tagcache[redis]'"
             ) from exc
-        return RedisCache
+        return RedisCache if name == "RedisCache" else NearCache
     raise AttributeError(f"module 'cache.backend' has no attribute {name!r}")

@@ -14,9 +14,11 @@ Schemes:
   Options: ``namespace``, ``default_timeout``, ``strict``, ``serializer``
   (``json``, ``msgpack`` or ``typed``), ``compress`` (a threshold in bytes: values as
   large are stored zlib-compressed), ``socket_timeout``, ``connect_timeout``,
-  ``max_connections``; the client's own ``ssl_cert_reqs``, ``ssl_ca_certs``,
-  ``ssl_certfile``, ``ssl_keyfile``, ``client_name`` and ``db`` (for ``unix://``)
-  are passed on.
+  ``max_connections``; ``local_cache`` (entries kept in process: a
+  :class:`~cache.backend.NearCache`, coherent across processes) and
+  ``local_ttl`` (seconds a local copy lives at most, 5 by default); the
+  client's own ``ssl_cert_reqs``, ``ssl_ca_certs``, ``ssl_certfile``,
+  ``ssl_keyfile``, ``client_name`` and ``db`` (for ``unix://``) are passed on.
 
 ``default_timeout=none`` (or ``inf``) means no expiry; every other number must
 be finite and positive. :data:`ENV_VAR` (``CACHE_URL``)
@@ -121,6 +123,8 @@ _REDIS_OPTIONS: dict[str, Callable[[str], Any]] = {
     "socket_timeout": _number(float, "socket_timeout", positive=True),
     "connect_timeout": _number(float, "connect_timeout", positive=True),
     "max_connections": _number(int, "max_connections", positive=True),
+    "local_cache": _number(int, "local_cache", positive=True),
+    "local_ttl": _number(float, "local_ttl", positive=True),
 }
 
 
@@ -213,9 +217,21 @@ def from_url(url: str) -> CacheBackend:
 
         threshold = options.pop("compress")
         options["serializer"] = Compressed(options.get("serializer"), threshold=threshold)
+    near = {name: options.pop(name) for name in ("local_cache", "local_ttl") if name in options}
     query = f"?{urlencode(passed)}" if passed else ""
     client_url = f"{target}://{parts.netloc}{parts.path}{query}"
-    return RedisCache(client_url, cluster=scheme in _CLUSTER, **options)
+    shared = RedisCache(client_url, cluster=scheme in _CLUSTER, **options)
+    if not near:
+        return shared
+    if "local_cache" not in near:
+        raise CacheConfigError(
+            f"option local_ttl needs local_cache (the entries kept in process) in {url!r}, "
+            "e.g. ?local_cache=10000&local_ttl=5"
+        )
+    from cache.backend.near import NearCache  # noqa: PLC0415
+
+    ttl = near.get("local_ttl", 5.0)
+    return NearCache(shared, max_entries=near["local_cache"], local_ttl=ttl)
 
 
 def from_env(default: str = "memory://") -> CacheBackend:

@@ -35,6 +35,52 @@ class RedisBatch(RedisConnection):
         raws = await self._arun("get_many", call, [None] * len(keys), keys=names)
         return self._found(keys, raws)
 
+    def _with_ttl(self, keys: Iterable[str]) -> tuple[list[str], Call]:
+        keys = check_keys(keys)
+        names = [self._k(k) for k in keys]
+
+        def call(side: Side) -> Any:
+            pipe = side.client.pipeline(transaction=False)
+            for name in names:
+                pipe.get(name)
+                pipe.pttl(name)
+            return pipe.execute()
+
+        return keys, call
+
+    def get_many_with_ttl(self, keys: Iterable[str]) -> dict[str, tuple[Any, float | None]]:
+        """Return the cached keys among ``keys`` with the seconds each has left (None: no expiry).
+
+        One pipelined round trip (per node on a cluster); what a near cache
+        needs so that its copies never outlive Redis's.
+        """
+        keys, call = self._with_ttl(keys)
+        if not keys:
+            return {}
+        replies = self._run(
+            "get_many", call, [None, -2] * len(keys), keys=[self._k(k) for k in keys]
+        )
+        return self._found_with_ttl(keys, replies)
+
+    async def aget_many_with_ttl(self, keys: Iterable[str]) -> dict[str, tuple[Any, float | None]]:
+        """Async :meth:`get_many_with_ttl`."""
+        keys, call = self._with_ttl(keys)
+        if not keys:
+            return {}
+        names = [self._k(k) for k in keys]
+        replies = await self._arun("get_many", call, [None, -2] * len(keys), keys=names)
+        return self._found_with_ttl(keys, replies)
+
+    def _found_with_ttl(
+        self, keys: list[str], replies: list[Any]
+    ) -> dict[str, tuple[Any, float | None]]:
+        found = {}
+        for key, raw, pttl in zip(keys, replies[::2], replies[1::2], strict=True):
+            value = self._load(raw, key)
+            if value is not MISSING and int(pttl) != -2:
+                found[key] = (value, None if int(pttl) < 0 else int(pttl) / 1000)
+        return found
+
     def _found(self, keys: list[str], raws: list[Any]) -> dict[str, Any]:
         found = {}
         for key, raw in zip(keys, raws, strict=True):

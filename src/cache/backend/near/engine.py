@@ -1,0 +1,343 @@
+"""NearCache: an in-process tier in front of a RedisCache, kept coherent across processes.
+
+Reads are served from the local tier when it holds the key; otherwise from
+Redis, and what was read is kept locally. Every write, removal and
+invalidation goes to Redis first, then to every other process as a message
+that makes it forget the keys (:mod:`cache.backend.near._bus`). The local tier
+is trusted only while the subscription is known to deliver every message; a
+message cannot be missed unseen for longer than ``local_ttl``. The guarantees
+and failure modes are in ``docs/engines.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from cache._types import MISSING, Timeout
+from cache.backend.base import Claim, Entry
+from cache.backend.near._async import AsyncTwins, removes
+from cache.backend.near._bus import Bus
+from cache.backend.near._tier import ABSENT, LocalTier, Stored, cacheable
+from cache.backend.redis.engine import RedisCache, namespace_prefix
+from cache.backend.serializers import Serializer, check_serializer
+from cache.backend.validation import RESERVED_PREFIX, check_keys
+from cache.errors import BackendUnavailableError, CacheTypeError, CacheValueError
+
+__all__ = ["NearCache"]
+
+log = logging.getLogger("cache.near")
+T = TypeVar("T")
+
+
+def _channel(cache: RedisCache) -> str:
+    """One channel per database and namespace (pub/sub channels span databases)."""
+    db = 0 if cache.cluster else cache.client.get_connection_kwargs().get("db", 0)
+    return f"{RESERVED_PREFIX}near:{db}:{namespace_prefix(cache.namespace)}"
+
+
+def _local_serializer(cache: RedisCache) -> Serializer:
+    inner = getattr(cache.serializer, "inner", None)  # no compression for the local copies
+    return check_serializer(inner if inner is not None else cache.serializer)
+
+
+class NearCache(AsyncTwins):
+    """A :class:`~cache.backend.RedisCache` with an in-process tier in front, kept coherent.
+
+    Args:
+        cache: The shared engine (single server, Sentinel or Cluster).
+        max_entries: Entries the local tier keeps (most useful ones, by the
+            in-memory engine's eviction policy).
+        local_ttl: Seconds a local copy lives at most. It bounds how long a
+            process may serve a value another process replaced when the
+            message saying so is lost in a way nobody could see; and how long
+            a value outlives its expiry in Redis.
+        heartbeat: Seconds between checks that the subscription still
+            delivers; three unanswered beats flush the local tier.
+        serializer: Encodes the local copies (each hit decodes a fresh copy);
+            by default the engine's own, without compression.
+        clock: Monotonic seconds, for tests.
+
+    Reserved keys other than tag versions and HTTP Vary lists (locks,
+    leases, statistics) always go to Redis.
+    """
+
+    def __init__(
+        self,
+        cache: RedisCache,
+        *,
+        max_entries: int = 10_000,
+        local_ttl: float = 5.0,
+        heartbeat: float = 1.0,
+        serializer: Serializer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(cache, RedisCache):
+            raise CacheTypeError(
+                "cache must be a RedisCache: NearCache(RedisCache(url)), got "
+                f"{type(cache).__name__}"
+            )
+        for name, value in (("local_ttl", local_ttl), ("heartbeat", heartbeat)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise CacheValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        super().__init__(cache)
+        self.cache: RedisCache = cache
+        self.local_ttl = float(local_ttl)
+        self._clock = clock
+        local = _local_serializer(cache) if serializer is None else check_serializer(serializer)
+        self.tier = LocalTier(max_entries, self.local_ttl, local, clock)
+        self.bus = Bus(
+            cache.client,
+            _channel(cache),
+            sharded=cache.cluster,
+            tier=self.tier,
+            heartbeat=heartbeat,
+            clock=clock,
+        )
+        self.bus.start()
+
+    def wait_live(self, timeout: float = 5.0) -> bool:
+        """Wait until the local tier is in use (subscribed); return True if it is."""
+        return self.bus.wait_subscribed(timeout)
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the local copy of ``key``, else Redis's value (kept locally), else ``default``."""
+        ticket = None
+        if cacheable(key):
+            record = self.tier.record(key)
+            if record is not None:
+                return self.tier.value(record)
+            ticket = self.tier.ticket()
+            value = self._fill_many(ticket, self.cache.get_many_with_ttl([key])).get(key, MISSING)
+        else:
+            value = self.cache.get(key, MISSING)
+        return default if value is MISSING else value
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the cached values of ``keys``: local copies, the rest in one Redis read."""
+        found, wanted = self._local_many(check_keys(keys))
+        ticket = self.tier.ticket()
+        if wanted:
+            found.update(self._fill_many(ticket, self.cache.get_many_with_ttl(wanted)))
+        return found
+
+    def _local_many(self, keys: list[str]) -> tuple[dict[str, Any], list[str]]:
+        found: dict[str, Any] = {}
+        wanted: list[str] = []
+        for key in keys:
+            record = self.tier.record(key) if cacheable(key) else None
+            if record is None:
+                wanted.append(key)
+            else:
+                found[key] = self.tier.value(record)
+        return found, wanted
+
+    def _fill_many(
+        self, ticket: int | None, read: Mapping[str, tuple[Any, float | None]]
+    ) -> dict[str, Any]:
+        """Keep what was read (values with their seconds left); return the values."""
+        now = self._clock()
+        found = {}
+        for key, (value, left) in read.items():  # one by one: an invalidated key spoils no other
+            found[key] = value
+            if cacheable(key):
+                deadline = None if left is None else now + left
+                self.tier.fill(ticket, {key: self.tier.encode(value, deadline=deadline)})
+        return found
+
+    def has_key(self, key: str) -> bool:
+        """Return True if ``key`` holds a value (a local copy counts)."""
+        return self.get(key, MISSING) is not MISSING
+
+    def __contains__(self, key: object) -> bool:
+        return self.has_key(key)  # type: ignore[arg-type]
+
+    def _local_entry(self, key: str, claim: Claim | None) -> Entry | None:
+        record = self.tier.record(key) if cacheable(key) else None
+        if record is None or record.refs is None:
+            return None
+        if claim is not None:  # the claim is Redis's to grant once the entry is stale
+            left = None if record.deadline is None else record.deadline - self._clock()
+            if left is None or left <= claim.when_ttl_below:
+                return None
+        refs = self.tier.ref_values(record.refs)
+        return None if refs is None else Entry(self.tier.value(record), refs)
+
+    def _entry_records(self, key: str, entry: Entry, ttl: Any) -> dict[str, Stored] | None:
+        """Return the local records of an entry read from Redis (None: not to be kept)."""
+        refs = (*entry.refs, *entry.absent)
+        if entry.value is MISSING or not all(cacheable(ref) for ref in refs):
+            return None
+        if ttl is MISSING:  # gone already
+            return None
+        deadline = None if ttl is None else self._clock() + ttl
+        records = {key: self.tier.encode(entry.value, refs, deadline=deadline)}
+        for ref, value in entry.refs.items():
+            records[ref] = self.tier.encode(value)
+        for ref in entry.absent:
+            records[ref] = Stored(ABSENT)
+        return records
+
+    def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
+        """Read an entry and its refs locally when all are here and no claim is due, else Redis."""
+        local = self._local_entry(key, claim)
+        if local is not None:
+            return local
+        ticket = self.tier.ticket() if cacheable(key) else None
+        entry = self.cache.get_entry(key, claim)
+        if ticket is not None and entry.value is not MISSING:
+            # The deadline: the copy never outlives Redis's, and a claim is due before it.
+            records = self._entry_records(key, entry, self.cache.ttl(key))
+            if records is not None:
+                self.tier.fill(ticket, records)
+        return entry
+
+    def get_or_set(
+        self, key: str, default: Callable[[], Any] | Any, timeout: Timeout = None
+    ) -> Any:
+        """Return the cached value, or store ``default`` (called if callable) and return it."""
+        value = self.get(key, MISSING)
+        if value is not MISSING:
+            return value
+        value = default() if callable(default) else default
+        self.add(key, value, timeout)
+        stored = self.cache.get(key, MISSING)
+        return value if stored is MISSING else stored
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _write(self, keys: Iterable[str], call: Callable[[], T], removal: bool = False) -> T:
+        """Run a write of ``keys`` in Redis with the local copies forgotten before and after.
+
+        After: a read of this process that began during the write must not
+        keep what it read. Then the other processes are told.
+        """
+        mine = [key for key in keys if cacheable(key)]
+        if not mine:
+            return call()
+        self.tier.invalidate(mine)
+        try:
+            result = call()
+        finally:
+            self.tier.invalidate(mine)
+        self._announce(mine, removal)
+        return result
+
+    def _announce(self, keys: list[str] | None, removal: bool) -> None:
+        try:
+            self.bus.publish(keys)
+        except Exception as exc:
+            self.cache.outage.errors += 1
+            what = "everything" if keys is None else f"{len(keys)} key(s), e.g. {keys[0]!r}"
+            log.warning("near cache: could not tell other processes to forget %s: %r", what, exc)
+            if removal or self.cache.outage.strict:
+                raise BackendUnavailableError(
+                    f"removed in Redis, but other processes could not be told to forget {what}: "
+                    f"their local copies may be served up to local_ttl={self.local_ttl} s more. "
+                    "Retry the removal."
+                ) from exc
+
+    def set(self, key: str, value: Any, timeout: Timeout = None) -> None:
+        """Store in Redis; every process forgets its copy."""
+        gone = removes(timeout, self.cache.default_timeout)
+        self._write([key], lambda: self.cache.set(key, value, timeout), removal=gone)
+
+    def add(self, key: str, value: Any, timeout: Timeout = None) -> bool:
+        """Store only if absent (in Redis); if stored, every process forgets its copy."""
+        if not cacheable(key):
+            return self.cache.add(key, value, timeout)
+        return self._write([key], lambda: self.cache.add(key, value, timeout))
+
+    def set_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
+        """Store several values (one Redis round trip, one message)."""
+        gone = removes(timeout, self.cache.default_timeout)
+        self._write(list(mapping), lambda: self.cache.set_many(mapping, timeout), removal=gone)
+
+    def set_entry(
+        self, key: str, value: Any, timeout: Timeout = None, refs: Sequence[str] = ()
+    ) -> None:
+        """Store an entry with its refs in Redis; every process forgets its copy."""
+        gone = removes(timeout, self.cache.default_timeout)
+        self._write([key], lambda: self.cache.set_entry(key, value, timeout, refs), gone)
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key`` from Redis and from every process."""
+        return self._write([key], lambda: self.cache.delete(key), removal=True)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove ``keys`` from Redis and from every process (one message)."""
+        names = check_keys(keys)
+        return self._write(names, lambda: self.cache.delete_many(names), removal=True)
+
+    def delete_if_equals(self, key: str, expected: Any) -> bool:
+        """Remove ``key`` if it holds ``expected``, everywhere."""
+        return self._write([key], lambda: self.cache.delete_if_equals(key, expected), True)
+
+    def lease(self, key: str, token: str, timeout: float) -> bool:
+        """Take or extend the lock ``key`` (in Redis)."""
+        return self._write([key], lambda: self.cache.lease(key, token, timeout))
+
+    def touch(self, key: str, timeout: Timeout = None) -> bool:
+        """Give ``key`` a new timeout in Redis (a local copy keeps its own, at most ``local_ttl``).
+
+        A timeout of 0 or less removes the key, everywhere.
+        """
+        if not removes(timeout, self.cache.default_timeout):
+            return self.cache.touch(key, timeout)
+        return self._write([key], lambda: self.cache.touch(key, timeout), removal=True)
+
+    def incr(self, key: str, delta: int = 1) -> int:
+        """Add ``delta`` in Redis; every process forgets its copy."""
+        return self._write([key], lambda: self.cache.incr(key, delta))
+
+    def decr(self, key: str, delta: int = 1) -> int:
+        """Subtract ``delta`` in Redis; every process forgets its copy."""
+        return self._write([key], lambda: self.cache.decr(key, delta))
+
+    def clear(self) -> None:
+        """Remove the namespace's keys from Redis and every process's local copies."""
+        self.tier.flush()
+        try:
+            self.cache.clear()
+        finally:
+            self.tier.flush()
+        self._announce(None, removal=True)
+
+    def flush_database(self) -> None:
+        """Empty the whole database (every namespace) and every process's local copies."""
+        self.tier.flush()
+        try:
+            self.cache.flush_database()
+        finally:
+            self.tier.flush()
+        self._announce(None, removal=True)
+
+    # -- the rest -------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Return Redis's figures, the local tier's and the messages'."""
+        bus = {
+            "messages_received": self.bus.received,
+            "message_gaps": self.bus.gaps,
+            "subscriptions_lost": self.bus.lost,
+        }
+        return {**self.cache.info(), **self.tier.info(), **bus}
+
+    def close(self) -> None:
+        """Stop listening, then close the engine."""
+        self.bus.stop()
+        self.cache.close()
+
+    @property
+    def namespace(self) -> str:
+        """The engine's namespace."""
+        return self.cache.namespace
+
+    @property
+    def errors(self) -> int:
+        """The engine's failed calls (failed messages included)."""
+        return self.cache.errors
