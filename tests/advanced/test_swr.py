@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -449,3 +450,67 @@ def test_issue_11_bad_invalidate_arguments_are_refused_and_nothing_is_touched(
     with pytest.raises(CacheValueError, match="stale_timeout"):
         swr.invalidate("k", 10, float("nan"))
     assert swr.get_with_swr("k", lambda: "new", 10, 100) == ("kept", False)
+
+
+def _held_back(source: dict[str, str], entered: Any, release: Any) -> Any:
+    """Return a generator reading ``source`` that, for "v1", waits for ``release`` after reading."""
+
+    def generate() -> str:
+        value = source["value"]
+        if value == "v1":
+            entered.set()
+            assert release.wait(5)
+        return value
+
+    return generate
+
+
+def test_issue_11_a_miss_after_an_invalidation_never_gets_a_value_read_before_it(
+    swr: StaleWhileRevalidateCache, backend: CacheBackend
+) -> None:
+    source, entered, release = {"value": "v1"}, threading.Event(), threading.Event()
+    generate = _held_back(source, entered, release)
+    results: dict[str, tuple[Any, bool]] = {}
+
+    def read(name: str) -> None:
+        results[name] = swr.get_with_swr("k", generate, 10, 100, tags={"t"})
+
+    first = threading.Thread(target=read, args=("first",))
+    first.start()
+    assert entered.wait(5)  # the first read's generator has read v1
+    source["value"] = "v2"
+    CacheTag(backend).invalidate_tag("t")  # returned: v1 may no longer be read
+    second = threading.Thread(target=read, args=("second",))
+    second.start()
+    for _ in range(5000):  # until the second read waits on the first one's run
+        call = swr._flight._calls.get("k")
+        if call is not None and call.waiters:
+            break
+        time.sleep(0.001)
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert results == {"first": ("v1", False), "second": ("v2", False)}
+
+
+async def test_issue_11_async_miss_after_an_invalidation_never_gets_a_value_read_before_it(
+    swr: StaleWhileRevalidateCache, backend: CacheBackend
+) -> None:
+    source, entered, release = {"value": "v1"}, asyncio.Event(), asyncio.Event()
+
+    async def generate() -> str:
+        value = source["value"]
+        if value == "v1":
+            entered.set()
+            await release.wait()
+        return value
+
+    first = asyncio.create_task(swr.aget_with_swr("k", generate, 10, 100, tags={"t"}))
+    await entered.wait()
+    source["value"] = "v2"
+    await CacheTag(backend).ainvalidate_tag("t")
+    second = asyncio.create_task(swr.aget_with_swr("k", generate, 10, 100, tags={"t"}))
+    await until(lambda: "k" in swr._aflight._runs and swr._aflight._runs["k"].waiters == 1)
+    release.set()
+    assert await first == ("v1", False)  # began before the invalidation
+    assert await second == ("v2", False)

@@ -1,7 +1,9 @@
 """Coordination of concurrent fills: single flight in one process, a fill lock across processes.
 
 ``SingleFlight`` and ``AsyncSingleFlight`` run a generator once per key in a
-process; every waiter receives the leader's value or its exception.
+process; every waiter receives the leader's value or its exception. With
+``fresh=True`` a waiter takes only the value of a run that began after it
+called: a caller that came during a run waits for it, then shares the next.
 ``FillLock`` does the same across processes through a lock key: one fills a
 missing key, the rest wait for its entry. When the lock disappears, a waiter
 tries to take it, which reads the entry once more. Past ``wait`` seconds, or
@@ -31,10 +33,12 @@ __all__ = ["LEASE", "LOCK_TIMEOUT", "AsyncSingleFlight", "FillLock", "Renewal", 
 
 
 class _Call:
-    __slots__ = ("done", "error", "successor", "vacant", "value", "waiters")
+    __slots__ = ("done", "error", "started", "successor", "vacant", "value", "waiters")
 
     def __init__(self, vacant: bool = False) -> None:
         self.done = threading.Event()
+        #: When its leader began running it (``time.monotonic()``).
+        self.started = time.monotonic()
         self.value: Any = None
         self.error: BaseException | None = None
         self.waiters = 0
@@ -51,9 +55,19 @@ class SingleFlight:
     leaves without either (``KeyboardInterrupt``, ``SystemExit`` in its thread:
     not the function's failure) hands over: one waiter runs ``fn``, the others
     wait for it (issue 11).
+
+    Args:
+        fresh: A caller takes only the value of a run that began after it
+            called; one that came while a run was under way waits for it,
+            then shares one more run with the others that came during it.
+            For a function that reads data an invalidation may change: a
+            value read before an invalidation returned is never handed to a
+            caller that came after it (issue 11). The function's exception
+            is shared all the same.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, fresh: bool = False) -> None:
+        self.fresh = fresh
         self._lock = threading.Lock()
         self._calls: dict[str, _Call] = {}
 
@@ -72,7 +86,7 @@ class SingleFlight:
                 call = self._calls[key] = _Call()
                 return call, True
             if call.vacant:
-                call.vacant = False
+                call.vacant, call.started = False, time.monotonic()
                 return call, True
             call.waiters += 1
             return call, False
@@ -90,7 +104,7 @@ class SingleFlight:
 
     def do(self, key: str, fn: Callable[[], Any]) -> Any:
         """Return ``fn()``, or the result of the run already under way for ``key``."""
-        call: _Call | None = None
+        since, call = time.monotonic(), None
         while True:
             call, leader = self._join(key, call)
             if leader:
@@ -98,11 +112,14 @@ class SingleFlight:
             call.done.wait()
             with self._lock:
                 call.waiters -= 1
-            if call.successor is None:
-                if call.error is not None:
-                    raise call.error
+            if call.successor is not None:
+                call = call.successor  # the leader left: the first waiter here leads
+            elif call.error is not None:
+                raise call.error
+            elif not self.fresh or call.started >= since:
                 return call.value
-            call = call.successor  # the leader left: the first waiter here leads
+            else:
+                call = None  # a run begun before this call: share the next one
         handed_over = True
         try:
             call.value = fn()
@@ -120,10 +137,11 @@ class _LeaderGone(Exception):  # noqa: N818 - a signal between callers, never ra
 
 
 class _Run:
-    __slots__ = ("future", "successor", "vacant", "waiters")
+    __slots__ = ("future", "started", "successor", "vacant", "waiters")
 
     def __init__(self, vacant: bool = False) -> None:
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.started = time.monotonic()
         self.waiters = 0
         self.vacant = vacant
         self.successor: _Run | None = None
@@ -134,10 +152,12 @@ class AsyncSingleFlight:
 
     Cancel-safe: a cancelled waiter leaves the run alone, and a cancelled
     leader hands over: one waiter runs ``fn``, the others wait for it, and no
-    waiter gets a ``CancelledError`` it was not sent (issue 11).
+    waiter gets a ``CancelledError`` it was not sent (issue 11). ``fresh``: as
+    for :class:`SingleFlight`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, fresh: bool = False) -> None:
+        self.fresh = fresh
         self._runs: dict[str, _Run] = {}
 
     def in_flight(self, key: str) -> bool:
@@ -147,23 +167,27 @@ class AsyncSingleFlight:
 
     async def do(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Return ``await fn()``, or the result of the run already under way for ``key``."""
-        run = self._runs.get(key)
+        since, run = time.monotonic(), self._runs.get(key)
         while True:
             if run is None:
                 run = self._runs[key] = _Run()
                 break
             if run.vacant:
-                run.vacant = False
+                run.vacant, run.started = False, time.monotonic()
                 break
             joined = run
             joined.waiters += 1
             try:
                 # shield: a cancelled waiter must not cancel the leader's run.
-                return await asyncio.shield(joined.future)
+                value = await asyncio.shield(joined.future)
             except _LeaderGone:
                 run = joined.successor  # the first waiter to wake leads it
+                continue
             finally:
                 joined.waiters -= 1
+            if not self.fresh or joined.started >= since:
+                return value
+            run = self._runs.get(key)  # a run begun before this call: share the next one
         return await self._lead(key, run, fn)
 
     async def _lead(self, key: str, run: _Run, fn: Callable[[], Awaitable[Any]]) -> Any:

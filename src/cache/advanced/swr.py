@@ -2,8 +2,10 @@
 
 Fresh for ``timeout`` seconds, then served stale for ``stale_timeout`` more
 while one background refresh runs per key (a lock in the backend); past both
-it is regenerated in the caller. Concurrent callers of a missing key share one
-generator run, and its exception; a failed refresh keeps the stale value.
+it is regenerated in the caller; a failed refresh keeps the stale value.
+Concurrent callers of a missing key share one generator run and its
+exception; one that came during a run shares the next, so that no value read
+before an invalidation reaches a caller that came after it (issue 11).
 """
 
 from __future__ import annotations
@@ -103,8 +105,8 @@ class StaleWhileRevalidateCache:
             early_refresh_beta, "early_refresh_beta", allow_zero=True
         )
         self._refresher = Refresher(cache, self.lock_timeout, max_workers)
-        self._flight = SingleFlight()
-        self._aflight = AsyncSingleFlight()
+        self._flight = SingleFlight(fresh=True)
+        self._aflight = AsyncSingleFlight(fresh=True)
 
     @staticmethod
     def _job(
@@ -231,14 +233,8 @@ class StaleWhileRevalidateCache:
 
     def _fill_lock(self, key: str) -> FillLock[Envelope]:
         # The refresh lock: a fill and a background refresh exclude each other.
-        return FillLock(
-            self.cache,
-            key,
-            self._servable,
-            self.lock_timeout,
-            lock=self._lock_key(key),
-            lock_timeout=self.lock_timeout,
-        )
+        lock, wait = self._lock_key(key), self.lock_timeout
+        return FillLock(self.cache, key, self._servable, wait, lock=lock, lock_timeout=wait)
 
     def _servable(self, entry: Entry) -> Envelope | None:
         env = self._read(entry)

@@ -112,6 +112,34 @@ async def test_issue_11_async_invalidation_during_a_computation_keeps_its_result
 
 
 @pytest.mark.parametrize("swr", [0, 30], ids=["plain", "swr"])
+async def test_issue_11_a_call_after_an_invalidation_never_shares_a_result_read_before_it(
+    backend: CacheBackend, swr: float
+) -> None:
+    source = {"value": "v1"}
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    @cached(timeout=60, stale_while_revalidate=swr, cache=backend)
+    async def load(item: int) -> str:
+        value = source["value"]
+        if value == "v1":
+            entered.set()
+            await release.wait()
+        return value
+
+    memo = load.invalidate.__self__  # type: ignore[attr-defined]
+    flight = memo._swr_for(backend)._aflight if swr else memo._aflight
+    first = asyncio.create_task(load(1))
+    await entered.wait()
+    source["value"] = "v2"
+    await load.ainvalidate(1)  # returned: v1 may no longer be read
+    second = asyncio.create_task(load(1))
+    await until(lambda: flight._runs[memo.key(1)].waiters == 1)  # waits on the first call
+    release.set()
+    assert await first == "v1"  # began before the invalidation
+    assert await second == "v2"
+
+
+@pytest.mark.parametrize("swr", [0, 30], ids=["plain", "swr"])
 def test_issue_11_a_refresh_started_before_an_invalidation_stores_nothing(
     backend: CacheBackend, swr: float
 ) -> None:

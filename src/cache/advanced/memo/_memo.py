@@ -61,8 +61,9 @@ class Memo(Config[P, R]):
         # replace the settings below.
         functools.update_wrapper(self, func)
         super().__init__(func, options, skip)
-        self._flight = SingleFlight()
-        self._aflight = AsyncSingleFlight()
+        # fresh: a call never shares a result read before an invalidation it came after.
+        self._flight = SingleFlight(fresh=True)
+        self._aflight = AsyncSingleFlight(fresh=True)
         self._swr: dict[int, StaleWhileRevalidateCache] = {}
         self._clock = options.clock
         #: An invalidation's mark outlives any computation that may have read the old data.
