@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cache._types import MISSING, Timeout
-from cache.backend.base import Claim, Entry
+from cache.backend.base import CacheBackend, Claim, Entry
 from cache.backend.near._tier import LocalTier, Stored, cacheable
 from cache.backend.proxy import ProxyBackend
 from cache.backend.validation import check_keys, resolve_timeout
@@ -84,17 +84,8 @@ class AsyncTwins(ProxyBackend):
                 self.tier.fill(ticket, records)
         return entry
 
-    async def aget_or_set(
-        self, key: str, default: Callable[[], Any] | Any, timeout: Timeout = None
-    ) -> Any:
-        """Async :meth:`get_or_set`."""
-        value = await self.aget(key, MISSING)
-        if value is not MISSING:
-            return value
-        value = default() if callable(default) else default
-        await self.aadd(key, value, timeout)
-        stored = await self.cache.aget(key, MISSING)
-        return value if stored is MISSING else stored
+    # The protocol's own, over the methods above (a callable default may be async).
+    aget_or_set = CacheBackend.aget_or_set
 
     # -- writes ---------------------------------------------------------------------
 

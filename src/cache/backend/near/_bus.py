@@ -95,6 +95,15 @@ class Bus:
             self._thread.join(timeout=5)
         self.tier.flush(live=False)
 
+    @property
+    def sequence(self) -> int:
+        """The number of this process's last message."""
+        return self._sequence
+
+    def last_from(self, publisher: str) -> int | None:
+        """Return the number of the last message received from ``publisher``, if any."""
+        return self._last.get(publisher)
+
     # -- sending ------------------------------------------------------------------
 
     def publish(self, keys: list[str] | None) -> None:

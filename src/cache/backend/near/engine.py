@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from cache._types import MISSING, Timeout
-from cache.backend.base import Claim, Entry
+from cache.backend.base import CacheBackend, Claim, Entry
 from cache.backend.near._async import AsyncTwins, removes
 from cache.backend.near._bus import Bus
 from cache.backend.near._tier import ABSENT, LocalTier, Stored, cacheable
@@ -58,7 +58,8 @@ class NearCache(AsyncTwins):
             delivers; three unanswered beats flush the local tier.
         serializer: Encodes the local copies (each hit decodes a fresh copy);
             by default the engine's own, without compression.
-        clock: Monotonic seconds, for tests.
+        clock: Monotonic seconds for the local copies' lifetimes, for tests
+            (the heartbeat keeps real time).
 
     Reserved keys other than tag versions and HTTP Vary lists (locks,
     leases, statistics) always go to Redis.
@@ -94,7 +95,6 @@ class NearCache(AsyncTwins):
             sharded=cache.cluster,
             tier=self.tier,
             heartbeat=heartbeat,
-            clock=clock,
         )
         self.bus.start()
 
@@ -196,17 +196,8 @@ class NearCache(AsyncTwins):
                 self.tier.fill(ticket, records)
         return entry
 
-    def get_or_set(
-        self, key: str, default: Callable[[], Any] | Any, timeout: Timeout = None
-    ) -> Any:
-        """Return the cached value, or store ``default`` (called if callable) and return it."""
-        value = self.get(key, MISSING)
-        if value is not MISSING:
-            return value
-        value = default() if callable(default) else default
-        self.add(key, value, timeout)
-        stored = self.cache.get(key, MISSING)
-        return value if stored is MISSING else stored
+    #: The protocol's own, over the methods above.
+    get_or_set = CacheBackend.get_or_set
 
     # -- writes ---------------------------------------------------------------------
 
