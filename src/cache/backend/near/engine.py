@@ -71,7 +71,7 @@ class NearCache(AsyncTwins):
         *,
         max_entries: int = 10_000,
         local_ttl: float = 5.0,
-        heartbeat: float = 1.0,
+        heartbeat: float = 0.5,
         serializer: Serializer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
