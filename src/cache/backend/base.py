@@ -58,8 +58,7 @@ class Entry:
     value: Any
     refs: dict[str, Any] = field(default_factory=dict)
     claimed: bool = False
-    #: The entry's refs that held nothing, when the engine says (Redis does):
-    #: with ``refs`` they name every key the entry depends on.
+    #: The refs that held nothing, if the engine says (Redis does); with ``refs``: every ref.
     absent: tuple[str, ...] = ()
 
 

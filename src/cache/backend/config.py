@@ -177,6 +177,23 @@ def _redis_target(url: str, scheme: str, parts: SplitResult) -> str:
     return _CLUSTER[scheme] if cluster else _REDIS[scheme]
 
 
+def _memory(url: str, parts: SplitResult, pairs: list[tuple[str, str]]) -> CacheBackend:
+    if parts.netloc or parts.path not in ("", "/"):
+        raise CacheConfigError(
+            f"memory:// takes no host or path, got {parts.netloc + parts.path!r} in {url!r}"
+        )
+    from cache.backend.memory.engine import InMemoryCache  # noqa: PLC0415
+
+    options, _ = _options(url, pairs, _MEMORY_OPTIONS, "memory")
+    serializer = options.pop("serializer", None)
+    engine = InMemoryCache(**options)
+    if serializer is None:
+        return engine
+    from cache.backend.copying import CopyingCache  # noqa: PLC0415
+
+    return CopyingCache(engine, serializer)
+
+
 def from_url(url: str) -> CacheBackend:
     """Return the backend a URL describes (see the module's text for schemes and options).
 
@@ -194,20 +211,7 @@ def from_url(url: str) -> CacheBackend:
     except ValueError:
         raise CacheConfigError(f"the query of {url!r} is not name=value pairs") from None
     if scheme == "memory":
-        if parts.netloc or parts.path not in ("", "/"):
-            raise CacheConfigError(
-                f"memory:// takes no host or path, got {parts.netloc + parts.path!r} in {url!r}"
-            )
-        from cache.backend.memory.engine import InMemoryCache  # noqa: PLC0415
-
-        options, _ = _options(url, pairs, _MEMORY_OPTIONS, scheme)
-        serializer = options.pop("serializer", None)
-        engine = InMemoryCache(**options)
-        if serializer is None:
-            return engine
-        from cache.backend.copying import CopyingCache  # noqa: PLC0415
-
-        return CopyingCache(engine, serializer)
+        return _memory(url, parts, pairs)
     target = _redis_target(url, scheme, parts)
     options, passed = _options(url, pairs, _REDIS_OPTIONS, target)
     from cache.backend.redis.engine import RedisCache  # noqa: PLC0415 - needs the redis extra
@@ -217,21 +221,24 @@ def from_url(url: str) -> CacheBackend:
 
         threshold = options.pop("compress")
         options["serializer"] = Compressed(options.get("serializer"), threshold=threshold)
-    near = {name: options.pop(name) for name in ("local_cache", "local_ttl") if name in options}
-    query = f"?{urlencode(passed)}" if passed else ""
-    client_url = f"{target}://{parts.netloc}{parts.path}{query}"
-    shared = RedisCache(client_url, cluster=scheme in _CLUSTER, **options)
-    if not near:
-        return shared
-    if "local_cache" not in near:
+    near: dict[str, Any] = {n: options.pop(n) for n in ("local_cache", "local_ttl") if n in options}
+    if near and "local_cache" not in near:
         raise CacheConfigError(
             f"option local_ttl needs local_cache (the entries kept in process) in {url!r}, "
             "e.g. ?local_cache=10000&local_ttl=5"
         )
+    query = f"?{urlencode(passed)}" if passed else ""
+    shared = RedisCache(
+        f"{target}://{parts.netloc}{parts.path}{query}", cluster=scheme in _CLUSTER, **options
+    )
+    return _near(shared, near) if near else shared
+
+
+def _near(shared: Any, options: dict[str, Any]) -> CacheBackend:
     from cache.backend.near import NearCache  # noqa: PLC0415
 
-    ttl = near.get("local_ttl", 5.0)
-    return NearCache(shared, max_entries=near["local_cache"], local_ttl=ttl)
+    ttl = options.get("local_ttl", 5.0)
+    return NearCache(shared, max_entries=options["local_cache"], local_ttl=ttl)
 
 
 def from_env(default: str = "memory://") -> CacheBackend:
