@@ -48,6 +48,9 @@ class EvictionPolicy(Protocol):
         An expired record met on the way is returned as it is reached.
         """
 
+    def resize(self, capacity: int) -> None:
+        """Take ``capacity`` entries as the size of a full cache (bytes bound it, not entries)."""
+
     def clear(self) -> None:
         """Forget every record and everything learnt about past keys."""
 
@@ -141,10 +144,17 @@ class AdaptiveS3FIFO:
             self._remember(self._ghost_main, record[KEY], _MAIN_GHOSTS * self.capacity)
             return record
 
+    def resize(self, capacity: int) -> None:
+        """Take ``capacity`` entries as a full cache's size; the small queue keeps its share."""
+        capacity = max(1, capacity)
+        share = self._small_target / self.capacity
+        self.capacity = capacity
+        self._small_target = max(1.0, min(capacity - 1.0, share * capacity))
+
     @staticmethod
     def _remember(ghosts: OrderedDict[str, None], key: str, limit: int) -> None:
         ghosts[key] = None
-        if len(ghosts) > limit:
+        while len(ghosts) > limit:
             ghosts.popitem(last=False)
 
     def clear(self) -> None:

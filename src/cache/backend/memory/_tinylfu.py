@@ -75,6 +75,7 @@ class S3FIFOTinyLFU:
 
     def __init__(self, capacity: int, seed: int | None = None) -> None:
         self.capacity, self._seed = capacity, seed
+        self._max_capacity = capacity  # what the sketch is sized for, whatever resize says
         self._sketch = FrequencySketch(capacity, seed)
         self._random = random.Random(seed)
         self._queues = (deque[Record](), deque[Record](), deque[Record]())
@@ -160,20 +161,33 @@ class S3FIFOTinyLFU:
         self._remember(self._ghost_small, candidate[KEY], _SMALL_GHOSTS)
         return candidate
 
+    def resize(self, capacity: int) -> None:
+        """Take ``capacity`` entries as the size of a full cache from now on.
+
+        A cache bounded in bytes is full at whatever count its values' sizes
+        allow: the engine says so before it evicts for bytes. The small queue
+        keeps its learnt share of the cache; protected's share and the ghosts
+        follow the new size. The sketch keeps the size it was built for.
+        """
+        capacity = max(1, capacity)
+        share = self._small_target / self.capacity
+        self.capacity = capacity
+        self._small_target = max(1.0, min(capacity - 1.0, share * capacity))
+
     def clear(self) -> None:
         """Forget every record, every count, every ghost and the learnt queue size."""
         for queue in self._queues:
             for record in queue:
                 record[SLOT] = _DEAD
             queue.clear()
-        self.__init__(self.capacity, self._seed)  # type: ignore[misc]
+        self.__init__(self._max_capacity, self._seed)  # type: ignore[misc]
 
     # -- internals --------------------------------------------------------------
 
     def _remember(self, ghosts: OrderedDict[str, int], key: str, per_entry: int) -> None:
         """Remember an evicted key with the time it left, forgetting the oldest past the limit."""
         ghosts[key] = self._ticks
-        if len(ghosts) > per_entry * self.capacity:
+        while len(ghosts) > per_entry * self.capacity:  # a while: resize may have shrunk it
             ghosts.popitem(last=False)
 
     def _admits(self, candidate: str, rival: str) -> bool:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from cache._clock import Clock, system_clock
@@ -14,8 +13,10 @@ from cache.backend.base import CacheBackend, Claim, Entry, check_claim, check_le
 from cache.backend.memory._index import MemoryIndexMixin
 from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._policy import EvictionPolicy
-from cache.backend.memory._record import EXPIRES, FREQ, KEY, VALUE, Record
+from cache.backend.memory._record import EXPIRES, FREQ, VALUE, Record
 from cache.backend.memory._sorted_index import SortedIndex
+from cache.backend.memory._store import RecordStore
+from cache.backend.memory._sweeper import start_sweeper
 from cache.backend.memory._tinylfu import S3FIFOTinyLFU
 from cache.backend.validation import (
     MAX_KEY_LENGTH,
@@ -24,7 +25,7 @@ from cache.backend.validation import (
     check_keys,
     resolve_timeout,
 )
-from cache.errors import CacheTypeError, CacheValueError
+from cache.errors import CacheTypeError
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "InMemoryCache"]
 
@@ -37,7 +38,7 @@ _INF = math.inf
 _PLAIN_COLLECTIONS = frozenset({list, tuple, set, frozenset, dict})
 
 
-class InMemoryCache(MemoryIndexMixin, CacheBackend):
+class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
     """A bounded, thread-safe cache in this process's memory.
 
     Values are stored by reference, not copied: mutating a value after ``set``
@@ -45,6 +46,15 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
 
     Args:
         max_entries: Entries held before eviction starts (default 10,000).
+        max_bytes: If given, the bound on the sum of the values' sizes, kept
+            by the same eviction as ``max_entries`` (both hold). A value
+            larger than the bound alone is refused with ``CacheValueError``;
+            the key keeps what it held and nothing is evicted for it.
+        sizeof: The size of a value in bytes, called once per write (never on
+            a read), without the lock (it must not call the cache). By default
+            ``sys.getsizeof`` of the value and of everything it reaches; under
+            ``CopyingCache`` the values are the serializer's bytes, so that is
+            their encoded length (plus 33).
         default_timeout: Seconds an entry lives when ``set`` gets
             ``timeout=None``; ``None`` (the default) means until evicted.
         clock: Monotonic seconds; inject ``cache.testing.FakeClock`` in tests.
@@ -67,12 +77,10 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         *,
         clock: Clock = system_clock,
         sweep_interval: float | None = None,
+        max_bytes: int | None = None,
+        sizeof: Callable[[Any], int] | None = None,
     ) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int):
-            raise CacheTypeError(f"max_entries must be an int, got {type(max_entries).__name__}")
-        if max_entries < 1:
-            raise CacheValueError(f"max_entries must be at least 1, got {max_entries}")
-        self.max_entries = max_entries
+        self._init_store(max_entries, max_bytes, sizeof)
         self.default_timeout = check_default_timeout(default_timeout)
         self._clock = clock
         self._data: dict[str, Record] = {}
@@ -81,18 +89,21 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         self._policy: EvictionPolicy = S3FIFOTinyLFU(max_entries)
         self._indexes: dict[str, SortedIndex] = {}
         self._refs: dict[str, tuple[str, ...]] = {}  # refs of entries written by set_entry
-        #: Entries removed to make room (not counting expiry or delete).
-        self.evictions = 0
         self._stop_sweeper: threading.Event | None = None
         if sweep_interval is not None:
-            self._start_sweeper(sweep_interval)
+            self._stop_sweeper = start_sweeper(self, sweep_interval)
 
     def info(self) -> dict[str, Any]:
-        """Return the engine, entries held, the cap and evictions so far."""
+        """Return the engine, entries held, the caps, the values' bytes and evictions so far.
+
+        ``bytes`` is the sum of the values' sizes, None unless ``max_bytes`` is set.
+        """
         return {
             "engine": "InMemoryCache",
             "entries": len(self),
             "max_entries": self.max_entries,
+            "bytes": None if self._sizeof is None else self._bytes,
+            "max_bytes": self.max_bytes,
             "evictions": self.evictions,
         }
 
@@ -176,6 +187,11 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
             expires = self._clock() + timeout
         else:
             expires = self._expires_at(timeout)
+        if self._sizeof is not None:  # bytes bounded: measured before the lock, then _store
+            size = None if expires is False else self._measure(key, value)
+            with self._lock:
+                self._store(key, value, expires, size or 0)
+            return
         lock = self._lock
         if not lock.raw_acquire(False):
             lock.wait()
@@ -198,6 +214,7 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         """Store ``value`` only if ``key`` holds no live value; return True if stored."""
         key = check_key(key)
         expires = self._expires_at(timeout)
+        size = None if expires is False else self._measure(key, value)
         with self._lock:
             entry = self._data.get(key)
             if entry is not None:
@@ -205,7 +222,7 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
                     return False
                 self._remove(entry)
             if expires is not False:
-                self._insert(key, value, expires)
+                self._insert(key, value, expires, size)
             return True
 
     def delete(self, key: str) -> bool:
@@ -224,6 +241,7 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         """Store ``value`` and the keys it depends on."""
         key = check_key(key)
         checked = tuple(check_keys(refs, "refs"))
+        self._measure(key, value)  # a value over max_bytes is refused before its refs go
         with self._lock:
             self._refs.pop(key, None)
         self.set(key, value, timeout)
@@ -310,7 +328,9 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
                 entry = None
             if entry is None:
                 expires = self._expires_at(None)
-                self._insert(key, delta, None if expires is False else expires)
+                self._insert(
+                    key, delta, None if expires is False else expires, self._measure(key, delta)
+                )
                 return delta
             value = entry[VALUE]
             if type(value) is not int:
@@ -318,14 +338,20 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
                     f"incr needs an int under key {key!r}, found {type(value).__name__}; "
                     f"the value was left unchanged"
                 )
-            entry[VALUE] = value = value + delta
+            value += delta
             entry[FREQ] += 1  # a counter being bumped is in use: keep it like a hit
+            size = self._measure(key, value)
+            if size is None:
+                entry[VALUE] = value
+            else:
+                self._replace(entry, value, entry[EXPIRES], size)
             return value
 
     def clear(self) -> None:
         """Remove every entry, ghost and index."""
         with self._lock:
             self._data.clear()
+            self._bytes, self._capacity = 0, self.max_entries  # the policy starts over too
             self._policy.clear()
             self._indexes.clear()
             self._refs.clear()
@@ -339,7 +365,7 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
                 self._remove(entry)
             return len(doomed)
 
-    # -- internals (called with the lock held) --------------------------------
+    # -- internals -------------------------------------------------------------
 
     def _expires_at(self, timeout: Timeout) -> float | bool | None:
         """Return the deadline for ``timeout``, None for never, False for "do not store"."""
@@ -349,50 +375,6 @@ class InMemoryCache(MemoryIndexMixin, CacheBackend):
         if ttl <= 0:
             return False
         return self._clock() + ttl
-
-    @staticmethod
-    def _expired(entry: Record, now: float) -> bool:
-        expires = entry[EXPIRES]
-        return expires is not None and expires <= now
-
-    def _insert(self, key: str, value: Any, expires: float | None) -> None:
-        data = self._data
-        while len(data) >= self.max_entries:
-            now = self._clock()
-            victim = self._policy.victim(now)
-            deadline = victim[EXPIRES]
-            if deadline is None or deadline > now:  # expired ones make room without counting
-                self.evictions += 1
-            self._remove(victim)
-        entry = [value, expires, 0, key, None]  # the layout in _record.py
-        data[key] = entry
-        self._policy.admit(entry)
-
-    def _remove(self, entry: Record) -> None:
-        del self._data[entry[KEY]]
-        if self._refs:
-            self._refs.pop(entry[KEY], None)
-        self._policy.forget(entry)
-
-    # -- background sweeper ---------------------------------------------------
-
-    def _start_sweeper(self, interval: float) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
-            raise CacheValueError(
-                f"sweep_interval must be a positive number of seconds, got {interval!r}"
-            )
-        stop = self._stop_sweeper = threading.Event()
-        ref = weakref.ref(self)  # the thread must not keep an abandoned cache alive
-
-        def sweep() -> None:
-            while not stop.wait(interval):
-                cache = ref()
-                if cache is None:
-                    return
-                cache.cleanup_expired()
-                del cache
-
-        threading.Thread(target=sweep, name="cache-sweeper", daemon=True).start()
 
     def close(self) -> None:
         """Stop the background sweeper, if any."""
