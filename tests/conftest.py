@@ -71,6 +71,17 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A three-master Valkey cluster on loopback ports, for the whole session."""
+    cluster = RedisClusterServers(
+        Path(tmp_path_factory.mktemp("valkey-cluster")), binary=valkey_server_binary()
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     """A raw client of the session server, flushed before the test."""

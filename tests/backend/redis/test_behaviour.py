@@ -129,8 +129,8 @@ def test_incr_on_a_serialized_value_is_a_type_error(cache: RedisCache) -> None:
 
 
 @pytest.fixture
-def lone_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
+def lone_server(tmp_path: Path, new_server: type[RedisServer]) -> Iterator[RedisServer]:
+    server = new_server(tmp_path)
     server.start()
     yield server
     server.stop()

@@ -21,12 +21,14 @@ _FILLER = b"x" * 1024
 
 
 @pytest.fixture
-def evicting(tmp_path: Path) -> Iterator[Callable[[str], tuple[RedisCache, redis.Redis]]]:
+def evicting(
+    tmp_path: Path, new_server: type[RedisServer]
+) -> Iterator[Callable[[str], tuple[RedisCache, redis.Redis]]]:
     """Start a server with ``maxmemory-policy`` and room for about 1,000 more KB-sized keys."""
     started: list[tuple[RedisServer, RedisCache, redis.Redis]] = []
 
     def start(policy: str) -> tuple[RedisCache, redis.Redis]:
-        server = RedisServer(tmp_path, None, "--maxmemory-policy", policy)
+        server = new_server(tmp_path, None, "--maxmemory-policy", policy)
         server.start()
         raw = redis.Redis.from_url(server.url)
         used = int(raw.info("memory")["used_memory"])
@@ -65,12 +67,23 @@ def _stored(raw: redis.Redis, keys: list[str]) -> list[str]:
     return [k for k, v in zip(keys, raw.mget([f"app:{k}" for k in keys]), strict=True) if v]
 
 
-def _registered_pages(cache: RedisCache) -> CacheInvalidator:
+def _idle(raw: redis.Redis, key: bytes) -> None:
+    """Make ``key`` look unused for an hour, as a key read only by invalidations is on a site.
+
+    LRU's clock ticks in seconds: without this, every key the test writes looks
+    as recent as the others, eviction picks at random, and now and then (more
+    often on Valkey) every page goes before the awaited key does.
+    """
+    raw.restore(key, 0, raw.dump(key), replace=True, idletime=3600)
+
+
+def _registered_pages(cache: RedisCache, raw: redis.Redis) -> CacheInvalidator:
     """Store PAGES without a timeout and register them; return the invalidator holding them."""
     invalidator = CacheInvalidator(cache)
     for key in PAGES:
         cache.set(key, key)  # no timeout: never evicted under volatile-*
     invalidator.register_keys(PAGES)
+    _idle(raw, REGISTRY)
     return invalidator
 
 
@@ -83,7 +96,7 @@ def test_issue_2_prefix_invalidation_finds_entries_of_an_evicted_registry(
     evicting: Callable[[str], tuple[RedisCache, redis.Redis]], marker_evicted_too: bool
 ) -> None:
     cache, raw = evicting("allkeys-lru")
-    invalidator = _registered_pages(cache)
+    invalidator = _registered_pages(cache, raw)
     evicted = _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
     assert evicted > 0 and not raw.exists(REGISTRY), "the registry was not evicted"
     cache.set("post:1", "kept")
@@ -103,7 +116,7 @@ def test_issue_2_pattern_invalidation_finds_entries_of_an_evicted_registry(
     evicting: Callable[[str], tuple[RedisCache, redis.Redis]],
 ) -> None:
     cache, raw = evicting("allkeys-lru")
-    invalidator = _registered_pages(cache)
+    invalidator = _registered_pages(cache, raw)
     _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
     stored = _stored(raw, PAGES)
     assert stored, "every entry was evicted too: nothing to show"
@@ -115,7 +128,7 @@ def test_issue_2_volatile_policy_never_evicts_the_registry(
     evicting: Callable[[str], tuple[RedisCache, redis.Redis]],
 ) -> None:
     cache, raw = evicting("volatile-lru")
-    invalidator = _registered_pages(cache)
+    invalidator = _registered_pages(cache, raw)
     evicted = _fill_until(raw, lambda: False, PAGES, ttl=True)
     assert evicted > 0  # the server did evict: keys with a TTL
     assert raw.exists(REGISTRY)
@@ -146,6 +159,7 @@ def test_issue_2_an_evicted_tag_version_makes_its_entries_unreachable(
     for key in PAGES:
         cache.set_entry(key, key, refs=tags.refs(versions))
     version_key = b"app:" + tags.version_key("posts").encode()
+    _idle(raw, version_key)
     _fill_until(raw, lambda: not raw.exists(version_key), PAGES, ttl=False)
     assert not raw.exists(version_key), "the version was not evicted"
     stored = _stored(raw, PAGES)
@@ -162,7 +176,7 @@ def test_a_lost_registry_is_relearned_by_a_complete_pass(
 ) -> None:
     """After one SCAN-based pass the registry is intact again: later calls take the fast path."""
     cache, raw = evicting("allkeys-lru")
-    invalidator = _registered_pages(cache)
+    invalidator = _registered_pages(cache, raw)
     _fill_until(raw, lambda: not raw.exists(REGISTRY), PAGES, ttl=False)
     stored = _stored(raw, PAGES)
     assert stored, "every entry was evicted too: nothing to show"

@@ -32,9 +32,9 @@ MARGIN = 0.5
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
+def server(tmp_path: Path, new_server: type[RedisServer]) -> Iterator[RedisServer]:
     """A server of this test's own, to pause."""
-    started = RedisServer(tmp_path)
+    started = new_server(tmp_path)
     started.start()
     yield started
     started.stop()

@@ -17,7 +17,7 @@ Engines = Callable[[str], RedisCache]
 
 
 @pytest.fixture(params=["redis", "cluster"])
-def engines(request: pytest.FixtureRequest) -> Iterator[Engines]:
+def engines(request: pytest.FixtureRequest, server_kind: str) -> Iterator[Engines]:
     """Open engines on one database (single server or cluster), emptied first."""
     if request.param == "redis":
         request.getfixturevalue("redis_client")  # flushed

@@ -32,9 +32,9 @@ CONDITIONS = ["down", "paused", "circuit-open"]
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
+def server(tmp_path: Path, new_server: type[RedisServer]) -> Iterator[RedisServer]:
     # appendfsync always: what was acknowledged survives a SIGKILL.
-    server = RedisServer(tmp_path, None, "--appendonly", "yes", "--appendfsync", "always")
+    server = new_server(tmp_path, None, "--appendonly", "yes", "--appendfsync", "always")
     server.start()
     yield server
     server.stop()
