@@ -109,6 +109,7 @@ def test_a_read_begun_before_a_write_keeps_nothing(server_url: str, open_near: O
     """B reads the old value, A's write and message land, then B's read returns: not kept."""
     a, b = open_near(server_url), open_near(server_url)
     a.set("k", "old")
+    caught_up(b, a)
     read = b.cache.get_many_with_ttl
 
     def read_then_write(keys: Any) -> Any:
@@ -155,6 +156,7 @@ def test_async_twins_are_coherent(server_url: str, open_near: Opener) -> None:
 
     async def scenario() -> None:
         await a.aset("k", "v1")
+        caught_up(b, a)
         assert await b.aget("k") == "v1" and await b.aget("k") == "v1"
         assert b.info()["local_hits"] == 1
         await a.aset("k", "v2")
@@ -179,6 +181,7 @@ def test_cluster_uses_a_shard_channel(
     b = open_near(redis_cluster.url, cluster=True)
     tags = {engine: CacheTag(engine) for engine in (a, b)}
     a.set_many({f"k{i}": i for i in range(20)})  # keys on every node
+    caught_up(b, a)
     assert b.get_many([f"k{i}" for i in range(20)]) == {f"k{i}": i for i in range(20)}
     assert b.get("k3") == 3 and b.info()["local_hits"] >= 1
     versions = tags[b].get_versions(["t1", "t2"])

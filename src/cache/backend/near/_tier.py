@@ -8,12 +8,16 @@ a lost subscription. Without that check a read that started before another
 process's write, and finished after its message, would store the old value
 for ``local_ttl`` seconds.
 
-Values are stored serialized and decoded on every hit, so that a caller who
-mutates what it got changes nothing for the next caller, as with Redis.
+A hit returns a fresh copy, so that a caller who mutates what it got changes
+nothing for the next caller, as with Redis: immutable scalars are kept as they
+are, anything else pickled (fast, and safe here: the bytes never leave the
+process that made them from values it decoded itself), or, if it cannot be
+pickled, encoded with the engine's serializer.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,8 +35,12 @@ __all__ = ["ABSENT", "LocalTier", "Stored", "cacheable"]
 #: warming ticks change without a value anyone reads twice: they stay remote.
 _KEPT = (RESERVED_PREFIX + "tag:", RESERVED_PREFIX + "vary:")
 
-#: A ref that was absent when its entry was read (a tag never invalidated...).
-ABSENT = b""
+#: The data of a ref that was absent when its entry was read.
+ABSENT: Any = object()
+
+#: Kept as they are: a caller cannot change them.
+_IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
+_AS_IS, _PICKLED, _ENCODED = 0, 1, 2
 
 
 def cacheable(key: str) -> bool:
@@ -46,11 +54,13 @@ def cacheable(key: str) -> bool:
 class Stored:
     """A local record: the serialized value, the entry's refs, the remote deadline."""
 
-    data: bytes
+    data: Any
     #: The keys an entry written with ``set_entry`` depends on; None for a plain value.
     refs: tuple[str, ...] | None = None
     #: When the remote copy expires (monotonic clock), if known.
     deadline: float | None = None
+    #: How ``data`` holds the value: as is, pickled, or encoded by the serializer.
+    codec: int = _AS_IS
 
 
 class LocalTier:
@@ -60,7 +70,7 @@ class LocalTier:
         max_entries: Entries kept (evicted by the in-memory engine's policy).
         ttl: Seconds a local copy lives at most (the bound on staleness when
             a message is lost without the loss being seen).
-        serializer: Encodes values for storage (a copy per hit).
+        serializer: Encodes what cannot be pickled (the engine's own).
         clock: Monotonic seconds.
     """
 
@@ -99,7 +109,11 @@ class LocalTier:
 
     def value(self, record: Stored) -> Any:
         """Decode a record's value (a fresh copy)."""
-        return self.serializer.loads(record.data)
+        if record.codec == _PICKLED:
+            return pickle.loads(record.data)  # made by this process: see the module text
+        if record.codec == _ENCODED:
+            return self.serializer.loads(record.data)
+        return record.data
 
     def ref_values(self, refs: Iterable[str]) -> dict[str, Any] | None:
         """Return the local values of ``refs`` (absent ones left out); None if one is not here."""
@@ -108,8 +122,8 @@ class LocalTier:
             record = self._store.get(ref)
             if record is None:
                 return None
-            if record.data != ABSENT:
-                found[ref] = self.serializer.loads(record.data)
+            if record.data is not ABSENT:
+                found[ref] = self.value(record)
         return found
 
     # -- fills ------------------------------------------------------------------
@@ -139,9 +153,16 @@ class LocalTier:
                     self._store.set(key, record, life)
         return True
 
-    def encode(self, value: Any, refs: tuple[str, ...] | None = None, **kw: Any) -> Stored:
-        """Return the record of ``value``, serialized now: later mutation cannot reach it."""
-        return Stored(self.serializer.dumps(value), refs, **kw)
+    def encode(
+        self, value: Any, refs: tuple[str, ...] | None = None, deadline: float | None = None
+    ) -> Stored:
+        """Return the record of ``value``, copied now: later mutation cannot reach it."""
+        if type(value) in _IMMUTABLE:
+            return Stored(value, refs, deadline)
+        try:
+            return Stored(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), refs, deadline, _PICKLED)
+        except Exception:  # e.g. a class defined in a function: not picklable
+            return Stored(self.serializer.dumps(value), refs, deadline, _ENCODED)
 
     # -- invalidation -------------------------------------------------------------
 

@@ -56,8 +56,6 @@ class NearCache(AsyncTwins):
             a value outlives its expiry in Redis.
         heartbeat: Seconds between checks that the subscription still
             delivers; three unanswered beats flush the local tier.
-        serializer: Encodes the local copies (each hit decodes a fresh copy);
-            by default the engine's own, without compression.
         clock: Monotonic seconds for the local copies' lifetimes, for tests
             (the heartbeat keeps real time).
 
@@ -72,7 +70,6 @@ class NearCache(AsyncTwins):
         max_entries: int = 10_000,
         local_ttl: float = 5.0,
         heartbeat: float = 0.5,
-        serializer: Serializer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not isinstance(cache, RedisCache):
@@ -87,7 +84,7 @@ class NearCache(AsyncTwins):
         self.cache: RedisCache = cache
         self.local_ttl = float(local_ttl)
         self._clock = clock
-        local = _local_serializer(cache) if serializer is None else check_serializer(serializer)
+        local = _local_serializer(cache)
         self.tier = LocalTier(max_entries, self.local_ttl, local, clock)
         self.bus = Bus(
             cache.client,
