@@ -52,13 +52,17 @@ def _simple_key(head: str, count: int) -> Callable[[tuple[Any, ...]], str | None
 
 
 def _sync_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
-    call, head, count, fast = memo.call, memo.key_head, memo.arg_count, memo.fast
+    call, head, count = memo.call, memo.key_head, memo.arg_count
+    # No hit before the return annotation is read (see _returns.py): the first call does it.
+    pending = memo.types_pending
+    fast = memo.fast and not pending
     simple, missing, state, limit = SIMPLE, MISSING, State, memo.readable_max
     mark, past = MARK, MARK_END
     fixed_get = None if memo.cache is None else memo.cache.get
     simple_key = _simple_key(head, count)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal fast, pending
         if fast and not kwargs and len(args) == count and state.enabled:
             # Inlined simple_key: this is the path a sync hit takes.
             if count == 1:
@@ -73,19 +77,25 @@ def _sync_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
                 # returning an int costs about +15 ns, a str about +90.
                 if value is not missing and (type(value) is not str or not mark <= value < past):
                     return value
+        if pending and state.enabled:
+            memo.learn_types()
+            pending, fast = False, memo.fast
         return call(args, kwargs)
 
     return wrapper
 
 
 def _async_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
-    func, acall, count, fast = memo.func, memo.acall, memo.arg_count, memo.fast
+    func, acall, count = memo.func, memo.acall, memo.arg_count
+    pending = memo.types_pending
+    fast = memo.fast and not pending
     missing, state, limit = MISSING, State, memo.readable_max
     mark, past = MARK, MARK_END
     fixed_aget = None if memo.cache is None else memo.cache.aget
     simple_key = _simple_key(memo.key_head, count)
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal fast, pending
         if fast and not kwargs and len(args) == count and state.enabled:
             key = simple_key(args)
             if key is not None and len(key) <= limit:
@@ -95,6 +105,9 @@ def _async_function(memo: Memo[Any, Any]) -> Callable[..., Any]:
                     return value
         if not state.enabled:
             return await func(*args, **kwargs)
+        if pending:
+            memo.learn_types()
+            pending, fast = False, memo.fast
         return await acall(args, kwargs)
 
     return wrapper

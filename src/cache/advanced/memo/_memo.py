@@ -12,6 +12,7 @@ from cache.advanced.coordination import LOCK_TIMEOUT, AsyncSingleFlight, FillLoc
 from cache.advanced.memo import _guard
 from cache.advanced.memo._config import Config, Options
 from cache.advanced.memo._protocol import BoundCached, Cached
+from cache.advanced.memo._returns import learn_return_types
 from cache.advanced.memo._state import State, get_default_cache
 from cache.backend.base import CacheBackend, Entry, one_attempt
 
@@ -68,6 +69,8 @@ class Memo(Config[P, R]):
         self._clock = options.clock
         #: An invalidation's mark outlives any computation that may have read the old data.
         self._mark_timeout = max(self.timeout, LOCK_TIMEOUT)
+        #: The return annotation names what is not defined yet: read it at the first call.
+        self.types_pending = not learn_return_types(func)
 
     # -- storing ---------------------------------------------------------------------
 
@@ -122,7 +125,15 @@ class Memo(Config[P, R]):
 
     # -- the backend -----------------------------------------------------------------
 
+    def learn_types(self) -> None:
+        """Read the return annotation now, if it could not be read when decorating."""
+        if self.types_pending:
+            self.types_pending = False
+            learn_return_types(self.func)  # still unreadable: the annotation is not used
+
     def _backend(self) -> CacheBackend:
+        if self.types_pending:  # before the first read: it may hold an annotated class
+            self.learn_types()
         return self.cache if self.cache is not None else get_default_cache()
 
     def _swr_for(self, backend: CacheBackend) -> StaleWhileRevalidateCache:
