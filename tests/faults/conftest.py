@@ -1,4 +1,4 @@
-"""Fixtures of the fault-injection suite: its own Redis servers, the report file."""
+"""Fixtures of the fault-injection suite: its own Redis and Valkey servers, the report file."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from cache.testing.redis_server import RedisClusterServers, RedisServer
+from cache.testing.redis_server import RedisClusterServers, RedisServer, ValkeyServer
+
+#: The server programs each single-server scenario runs on.
+SERVERS: dict[str, type[RedisServer]] = {"redis": RedisServer, "valkey": ValkeyServer}
 
 
-@pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Callable[[bool], RedisServer]]:
-    """Start a redis-server of this test's own, with or without persistence (appendonly)."""
+@pytest.fixture(params=list(SERVERS))
+def make_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[bool], RedisServer]]:
+    """Start a server of this test's own (Redis, then Valkey), with or without appendonly."""
     started: list[RedisServer] = []
 
     def make(appendonly: bool) -> RedisServer:
         extra = ("--appendonly", "yes") if appendonly else ()
-        server = RedisServer(tmp_path, None, *extra)
+        server = SERVERS[request.param](tmp_path, None, *extra)
         server.start()
         started.append(server)
         return server

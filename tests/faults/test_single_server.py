@@ -1,4 +1,6 @@
-"""One Redis server killed (with and without persistence) or paused, under threads and tasks.
+"""One server killed (with and without persistence) or paused, under threads and tasks.
+
+Each scenario runs on a Redis server, then on a Valkey server (issue 16).
 
 Each scenario asserts, over a few seconds of load around the fault: no
 exception reaches a caller (reads and writes; an invalidation that could not
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cache.backend import RedisCache
-from cache.testing.redis_server import RedisServer
+from cache.testing.redis_server import RedisServer, ValkeyServer
 from tests.faults.ledger import SOCKET_TIMEOUT, Ledger
 from tests.faults.load import Fault, failures, report, run_tasks, run_threads
 from tests.faults.workloads import Workloads
@@ -51,6 +53,12 @@ def scenarios(mode: str) -> list[object]:
     ]
 
 
+def scenario(server: RedisServer, load: str, name: str) -> str:
+    """Return the scenario's name in the report: the Valkey ones say so."""
+    valkey = "valkey, " if isinstance(server, ValkeyServer) else ""
+    return f"{valkey}{load}, {name}"
+
+
 def check_meaningful(ledger: Ledger) -> None:
     """The load did what the checks need: hits read, invalidations applied, probes answered."""
     assert any(r.value is not None for r in ledger.reads), "no read ever hit"
@@ -67,7 +75,7 @@ def test_threads_around_a_fault(
     appendonly, fault = FAULTS[name]
     server = make_server(appendonly)
     backend = RedisCache(server.url, socket_timeout=SOCKET_TIMEOUT)
-    ledger = Ledger(f"8 threads, {name}")
+    ledger = Ledger(scenario(server, "8 threads", name))
     work = Workloads(backend, ledger, workers=8)
     try:
         run_threads(work, fault(server), {"server": "probe"}, server.kill)
@@ -87,7 +95,7 @@ async def test_tasks_around_a_fault(
     appendonly, fault = FAULTS[name]
     server = make_server(appendonly)
     backend = RedisCache(server.url, socket_timeout=SOCKET_TIMEOUT)
-    ledger = Ledger(f"50 tasks, {name}")
+    ledger = Ledger(scenario(server, "50 tasks", name))
     work = Workloads(backend, ledger, workers=50)
     try:
         await run_tasks(work, fault(server), {"server": "probe"}, server.kill)
