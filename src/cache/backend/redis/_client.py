@@ -45,6 +45,7 @@ __all__ = [
     "BackendUnavailableError",
     "ClientOptions",
     "OutagePolicy",
+    "close_async_client",
     "close_sync_client",
     "is_refusal",
     "make_async_client",
@@ -114,13 +115,48 @@ def close_sync_client(client: Any) -> None:
                 node.redis_connection.connection_pool.disconnect()
 
 
+class _AsyncCluster(AsyncRedisCluster):
+    """redis.asyncio's cluster client, whose reaction to one node's trouble stays with that node.
+
+    Where the client closes the connections of every node (a ``ClusterDownError``
+    from a node rejoining after a restart, a slot no node covers, repeated
+    ``MOVED`` replies), the commands under way on the nodes that answer fail
+    with their closed connections, and each of those failures starts it over:
+    keys on healthy nodes stop working until the load stops. Here that close
+    only asks for the slots to be rediscovered before the next command; the
+    connections are closed with the client (:func:`close_async_client`).
+    """
+
+    async def aclose(self) -> None:
+        self._initialize = True  # rediscover the cluster before the next command
+
+    async def close_connections(self) -> None:
+        """Close the connections of every node: the end of the client."""
+        self._initialize = False  # or the close below would find nothing to do
+        await super().aclose()
+
+
 def make_async_client(options: ClientOptions) -> Any:
     """Return an asyncio client for ``options``; it belongs to the running event loop."""
     target = parse_sentinel_url(options.url)
     if target is not None:
         return sentinel_client(target, _common(options, in_loop=True), in_loop=True)
-    cls = AsyncRedisCluster if options.cluster else AsyncRedis
-    return cls.from_url(options.url, **_common(options, in_loop=True))
+    if not options.cluster:
+        return AsyncRedis.from_url(options.url, **_common(options, in_loop=True))
+    # No retry inside a call: the asyncio cluster client rediscovers the whole
+    # cluster before each retry, and every task's next command waits for that,
+    # so one dead node's refused connections stalled reads of every node for
+    # seconds. A failed call is a miss; the per-node circuit does the rest.
+    common = {**_common(options, in_loop=True), "retry": Retry(NoBackoff(), 0)}
+    return _AsyncCluster.from_url(options.url, **common)
+
+
+async def close_async_client(client: Any) -> None:
+    """Close an asyncio client's connections (every node's, for a cluster)."""
+    if isinstance(client, _AsyncCluster):
+        await client.close_connections()
+    else:
+        await client.aclose()
 
 
 #: Operations whose purpose is to remove or invalidate, and the reads of the

@@ -11,7 +11,12 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from cache.backend.redis._client import FAILURES, ClientOptions, make_async_client
+from cache.backend.redis._client import (
+    FAILURES,
+    ClientOptions,
+    close_async_client,
+    make_async_client,
+)
 from cache.backend.redis._scripts import BY_NAME
 from cache.backend.redis._sentinel import aclose_sentinel_parts
 
@@ -43,7 +48,7 @@ async def _close_at_loop_shutdown(client: Any) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        await client.aclose()
+        await close_async_client(client)
         await aclose_sentinel_parts(client)
 
 
