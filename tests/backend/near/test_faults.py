@@ -8,9 +8,11 @@ once the fault is over.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -145,3 +147,34 @@ def test_a_removal_whose_message_is_refused_raises(
             a.clear()
     finally:
         raw.acl_deluser("quiet")
+
+
+def _child_reads(near: NearCache, results: Any) -> None:
+    """In a forked child: keep ``k`` locally, then wait to see the parent's write of it."""
+    assert near.wait_live(10)
+    results.put(("kept", near.get("k"), near.get("k"), near.tier.hits))
+    deadline = time.monotonic() + 10
+    while near.get("k") != "new" and time.monotonic() < deadline:
+        time.sleep(0.005)
+    results.put(("then", near.get("k"), near.bus.publisher))
+
+
+def test_a_forked_child_listens_on_its_own(
+    near: Callable[[str], NearCache], own_server: RedisServer
+) -> None:
+    parent = near(own_server.url)
+    parent.set("k", "old")
+    assert parent.get("k") == "old"
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_child_reads, args=(parent, results))
+    child.start()
+    try:
+        assert results.get(timeout=15) == ("kept", "old", "old", 1)  # its own tier, live
+        parent.set("k", "new")
+        seen, value, publisher = results.get(timeout=15)
+        assert (seen, value) == ("then", "new")
+        assert publisher != parent.bus.publisher  # numbered apart from the parent
+    finally:
+        child.join(10)
+    assert child.exitcode == 0

@@ -84,6 +84,11 @@ class Bus:
         """Start listening (in a daemon thread)."""
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """True from :meth:`start` until :meth:`stop`."""
+        return not self._stop.is_set()
+
     def wait_subscribed(self, timeout: float) -> bool:
         """Wait until the listener is subscribed; return True if it is."""
         return self._subscribed.wait(timeout)

@@ -12,7 +12,9 @@ and failure modes are in ``docs/engines.md``.
 from __future__ import annotations
 
 import logging
+import os
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -41,6 +43,18 @@ def _channel(cache: RedisCache) -> str:
 def _local_serializer(cache: RedisCache) -> Serializer:
     inner = getattr(cache.serializer, "inner", None)  # no compression for the local copies
     return check_serializer(inner if inner is not None else cache.serializer)
+
+
+def _after_fork(near: NearCache) -> None:
+    """Have ``near`` start a listener in every forked child (e.g. a preloading web server)."""
+    ref = weakref.ref(near)
+
+    def restart() -> None:
+        alive = ref()
+        if alive is not None and alive.bus.running:
+            alive._forked()
+
+    os.register_at_fork(after_in_child=restart)
 
 
 class NearCache(AsyncTwins):
@@ -84,16 +98,32 @@ class NearCache(AsyncTwins):
         self.cache: RedisCache = cache
         self.local_ttl = float(local_ttl)
         self._clock = clock
-        local = _local_serializer(cache)
-        self.tier = LocalTier(max_entries, self.local_ttl, local, clock)
-        self.bus = Bus(
-            cache.client,
-            _channel(cache),
-            sharded=cache.cluster,
+        self._tier_args = (max_entries, self.local_ttl, _local_serializer(cache), clock)
+        self.tier = LocalTier(*self._tier_args)
+        self._heartbeat = heartbeat
+        self.bus = self._listen()
+        _after_fork(self)
+
+    def _listen(self) -> Bus:
+        bus = Bus(
+            self.cache.client,
+            _channel(self.cache),
+            sharded=self.cache.cluster,
             tier=self.tier,
-            heartbeat=heartbeat,
+            heartbeat=self._heartbeat,
         )
-        self.bus.start()
+        bus.start()
+        return bus
+
+    def _forked(self) -> None:
+        """In a forked child: the listener thread did not come along; start one of its own.
+
+        The child starts with an empty tier (new locks: the parent's listener
+        may have held one at the fork) and numbers its messages anew (a
+        publisher of its own), so that nobody sees its numbers as a gap.
+        """
+        self.tier = LocalTier(*self._tier_args)
+        self.bus = self._listen()
 
     def wait_live(self, timeout: float = 5.0) -> bool:
         """Wait until the local tier is in use (subscribed); return True if it is."""
