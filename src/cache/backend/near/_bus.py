@@ -35,6 +35,8 @@ log = logging.getLogger("cache.near")
 _SUBSCRIBED = frozenset({"subscribe", "ssubscribe"})
 _UNSUBSCRIBED = frozenset({"unsubscribe", "sunsubscribe"})
 _MESSAGES = frozenset({"message", "smessage"})
+#: Keys named in one message at most; more are sent as "forget everything".
+_MOST_KEYS = 10_000
 
 
 class LostError(Exception):
@@ -118,6 +120,8 @@ class Bus:
         order of their numbers. A message that failed may still arrive, or
         not: the next one then shows a gap, which flushes the listeners.
         """
+        if keys is not None and len(keys) > _MOST_KEYS:
+            keys = None  # one flush rather than a message larger than a subscriber may take
         with self._send:
             self._sequence += 1
             payload = json.dumps([self.publisher, self._sequence, keys], separators=(",", ":"))
