@@ -1,4 +1,7 @@
-"""Several real processes sharing one Redis: one refresh, one fill, one warm per tick."""
+"""Several real processes sharing one server: one refresh, one fill, one warm per tick.
+
+Each test runs on Redis, then on Valkey (issue 16).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,15 @@ from cache.advanced import CacheStatistics, StaleWhileRevalidateCache
 from cache.backend import RedisCache
 from cache.testing.redis_server import RedisServer
 from tests import distributed_workers as workers
+from tests.server_kinds import SERVERS, session_server
 
 PROCESSES = 4
+
+
+@pytest.fixture(params=SERVERS)
+def redis_server(request: pytest.FixtureRequest, redis_server: RedisServer) -> RedisServer:
+    """The session Redis server, then the session Valkey server."""
+    return session_server(request, str(request.param), redis_server)
 
 
 @pytest.fixture(scope="module")
