@@ -287,3 +287,42 @@ def test_the_demo_names_one_cache_option() -> None:
     )
     assert down.returncode == 2 and "does not answer" in down.stderr
     assert "redis-server --daemonize yes" in down.stderr and "http://" not in down.stdout
+
+
+def test_workers_with_a_near_cache_see_an_edit_at_once(
+    tmp_path: Path, redis_server: RedisServer, redis_client: object
+) -> None:
+    """Pages kept in each worker's memory (local_cache): an edit in one purges them in all."""
+    port = free_port()
+    env = {**os.environ, "CACHE_DEMO_DB": str(tmp_path / "blog.db")}
+    url = f"{redis_server.url}?local_cache=1000"
+    args = ["--port", str(port), "--latency", "0", "--cache", url, "--workers", "2"]
+    process = demo_command(*args, env=env)
+    try:
+        assert "2 workers" in lines(process, 2)
+
+        def fresh_get(path: str) -> httpx.Response:  # a new connection: either worker
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+                return client.get(path)
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fresh_get("/posts/7")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the demo did not start"
+                time.sleep(0.2)
+        statuses = [fresh_get("/posts/7").headers["cache-status"] for _ in range(6)]
+        assert all(s.startswith("cache; hit") for s in statuses), statuses
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            saved = client.post(
+                "/posts/7/edit", data={"title": "Edited in one worker", "body": "b"}
+            )
+        assert saved.status_code == 303
+        pages = [fresh_get("/posts/7").text for _ in range(6)]
+        assert all("Edited in one worker" in page for page in pages)
+    finally:
+        process.terminate()
+        process.wait(15)
+        process.stdout.close()  # type: ignore[union-attr]
