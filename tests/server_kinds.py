@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from cache.testing.redis_server import RedisClusterServers, RedisServer, ValkeyServer
+from cache.testing.redis_server import (
+    RedisClusterServers,
+    RedisServer,
+    ValkeyServer,
+    redis_server_binary,
+    valkey_server_binary,
+)
 
 SERVERS = ["redis", "valkey"]
 
@@ -55,3 +61,9 @@ def redis_cluster(
 def new_server(server_kind: str) -> type[RedisServer]:
     """The class of a server of the test's own: ``RedisServer`` or ``ValkeyServer``."""
     return ValkeyServer if server_kind == "valkey" else RedisServer
+
+
+@pytest.fixture
+def server_binary(server_kind: str) -> str:
+    """The path of the test's server program: ``redis-server`` or ``valkey-server``."""
+    return valkey_server_binary() if server_kind == "valkey" else redis_server_binary()

@@ -1,8 +1,9 @@
 """A real Sentinel deployment for tests: a primary, a replica and three sentinels, on loopback.
 
-Needs ``redis-server`` (it runs the sentinels too, with ``--sentinel``) and the
-``redis`` extra. The sentinels declare the primary down after
-``down_after`` milliseconds, so a test of a failover takes a few seconds.
+Needs ``redis-server`` (it runs the sentinels too, with ``--sentinel``), or
+another server program as ``binary`` (``valkey-server``), and the ``redis``
+extra. The sentinels declare the primary down after ``down_after``
+milliseconds, so a test of a failover takes a few seconds.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ SERVICE = "cachetest"
 class _Sentinel:
     """One sentinel process, with its own (rewritable) configuration file."""
 
-    def __init__(self, workdir: Path, primary_port: int, down_after: int) -> None:
+    def __init__(self, workdir: Path, primary_port: int, down_after: int, binary: str) -> None:
+        self.binary = binary
         self.port = free_port()
         self.dir = workdir / f"sentinel-{self.port}"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +49,7 @@ class _Sentinel:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [redis_server_binary(), str(self.config), "--sentinel"],
+            [self.binary, str(self.config), "--sentinel"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -61,14 +63,20 @@ class _Sentinel:
 
 
 class RedisSentinels:
-    """A primary, one replica of it, and three sentinels watching them as :data:`SERVICE`."""
+    """A primary, one replica of it, and three sentinels watching them as :data:`SERVICE`.
 
-    def __init__(self, workdir: Path, down_after: int = 1000) -> None:
-        self.primary = RedisServer(workdir)
+    ``binary``: the server program of them all, ``redis-server`` unless given.
+    """
+
+    def __init__(self, workdir: Path, down_after: int = 1000, binary: str | None = None) -> None:
+        binary = binary or redis_server_binary()
+        self.primary = RedisServer(workdir, binary=binary)
         self.replica = RedisServer(
-            workdir, None, "--replicaof", "127.0.0.1", str(self.primary.port)
+            workdir, None, "--replicaof", "127.0.0.1", str(self.primary.port), binary=binary
         )
-        self.sentinels = [_Sentinel(workdir, self.primary.port, down_after) for _ in range(3)]
+        self.sentinels = [
+            _Sentinel(workdir, self.primary.port, down_after, binary) for _ in range(3)
+        ]
 
     @property
     def url(self) -> str:

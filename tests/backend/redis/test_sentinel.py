@@ -16,8 +16,8 @@ from cache.testing.sentinel import SERVICE, RedisSentinels
 
 
 @pytest.fixture
-def sentinels(tmp_path: Path) -> Iterator[RedisSentinels]:
-    deployment = RedisSentinels(tmp_path)
+def sentinels(tmp_path: Path, server_binary: str) -> Iterator[RedisSentinels]:
+    deployment = RedisSentinels(tmp_path, binary=server_binary)
     deployment.start()
     yield deployment
     deployment.stop()
