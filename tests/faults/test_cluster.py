@@ -93,15 +93,6 @@ def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_re
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(
-    strict=False,  # timing decides whether a run meets the failure: see test_single_server.py
-    reason="redis.asyncio's cluster client reacts to a dead node client-wide: on "
-    "ClusterDownError it closes every node's connections and sleeps, on a connection error "
-    "it reinitialises the slots and retries inside the call, so reads of keys on the nodes "
-    "that stay up fail and an operation can take seconds (bounding the call with wait_for "
-    "broke its recovery: a cancelled initialisation); an occasional read of invalidated "
-    "swr content is not explained yet",
-)
 async def test_tasks_around_a_dead_node(
     fault_cluster: RedisClusterServers, fault_report: Path
 ) -> None:

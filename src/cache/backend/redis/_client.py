@@ -9,7 +9,6 @@ from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
-from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import (
@@ -32,6 +31,7 @@ from redis.retry import Retry
 from cache._clock import Clock, system_clock
 from cache._recorder import NULL_RECORDER, StatsRecorder
 from cache.backend.base import current_attempt
+from cache.backend.redis._async_cluster import AsyncCluster
 from cache.backend.redis._sentinel import (
     close_sentinel_parts,
     parse_sentinel_url,
@@ -45,7 +45,6 @@ __all__ = [
     "BackendUnavailableError",
     "ClientOptions",
     "OutagePolicy",
-    "close_async_client",
     "close_sync_client",
     "is_refusal",
     "make_async_client",
@@ -115,27 +114,6 @@ def close_sync_client(client: Any) -> None:
                 node.redis_connection.connection_pool.disconnect()
 
 
-class _AsyncCluster(AsyncRedisCluster):
-    """redis.asyncio's cluster client, whose reaction to one node's trouble stays with that node.
-
-    Where the client closes the connections of every node (a ``ClusterDownError``
-    from a node rejoining after a restart, a slot no node covers, repeated
-    ``MOVED`` replies), the commands under way on the nodes that answer fail
-    with their closed connections, and each of those failures starts it over:
-    keys on healthy nodes stop working until the load stops. Here that close
-    only asks for the slots to be rediscovered before the next command; the
-    connections are closed with the client (:func:`close_async_client`).
-    """
-
-    async def aclose(self) -> None:
-        self._initialize = True  # rediscover the cluster before the next command
-
-    async def close_connections(self) -> None:
-        """Close the connections of every node: the end of the client."""
-        self._initialize = False  # or the close below would find nothing to do
-        await super().aclose()
-
-
 def make_async_client(options: ClientOptions) -> Any:
     """Return an asyncio client for ``options``; it belongs to the running event loop."""
     target = parse_sentinel_url(options.url)
@@ -148,15 +126,7 @@ def make_async_client(options: ClientOptions) -> Any:
     # so one dead node's refused connections stalled reads of every node for
     # seconds. A failed call is a miss; the per-node circuit does the rest.
     common = {**_common(options, in_loop=True), "retry": Retry(NoBackoff(), 0)}
-    return _AsyncCluster.from_url(options.url, **common)
-
-
-async def close_async_client(client: Any) -> None:
-    """Close an asyncio client's connections (every node's, for a cluster)."""
-    if isinstance(client, _AsyncCluster):
-        await client.close_connections()
-    else:
-        await client.aclose()
+    return AsyncCluster.from_url(options.url, **common)
 
 
 #: Operations whose purpose is to remove or invalidate, and the reads of the
@@ -331,7 +301,9 @@ class OutagePolicy:
         with self._lock:
             self.errors += 1
             count = self._consecutive[scope] = self._consecutive.get(scope, 0) + 1
-            if count >= self.trip_after:
+            # A failure while the circuit is open comes from a call begun before
+            # it opened: it says nothing new and does not put the next try off.
+            if count >= self.trip_after and not self._open(scope):
                 self._open_until[scope] = now + self.cooldown
         self.stats.record_error()
         raises = self._raises(operation)

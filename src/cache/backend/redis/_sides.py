@@ -11,12 +11,8 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from cache.backend.redis._client import (
-    FAILURES,
-    ClientOptions,
-    close_async_client,
-    make_async_client,
-)
+from cache.backend.redis._async_cluster import close_async_client
+from cache.backend.redis._client import FAILURES, ClientOptions, make_async_client
 from cache.backend.redis._scripts import BY_NAME
 from cache.backend.redis._sentinel import aclose_sentinel_parts
 
