@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 import redis
 
 from cache.advanced import CacheTag
@@ -33,13 +32,10 @@ def test_valkey_urls_open_the_engine_on_valkey(
     assert valkey_client.info("server")["server_name"] == "valkey"
 
 
-@pytest.mark.xfail(
-    reason="info() reads redis_version, which Valkey fixes at 7.2.4 (docs/engines.md, Valkey)"
-)
 def test_info_names_the_valkey_version(valkey_server: RedisServer) -> None:
     cache = RedisCache(valkey_server.url)
     try:
-        version = cache.info()["version"]
+        info = cache.info()
     finally:
         cache.close()
-    assert version == valkey_server.version.split()[1]
+    assert (info["server"], info["version"]) == ("valkey", valkey_server.version.split()[1])

@@ -44,6 +44,11 @@ def namespace_prefix(namespace: object) -> str:
     return namespace.translate(_NAMESPACE_ESCAPES) + ":" if namespace else ""
 
 
+def _version(node: dict[str, Any]) -> str:
+    """Return the server's own version from its ``INFO``: Valkey's, else Redis's."""
+    return str(node.get("valkey_version") or node.get("redis_version", "?"))
+
+
 def _seconds_left(pttl: int) -> float | Missing | None:
     """Read a ``PTTL`` reply: -1 never expires, -2 (or down) absent."""
     if pttl == -1:
@@ -351,7 +356,9 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
                 nodes = [side.client.info()]
             total: dict[str, Any] = {
                 "engine": "RedisCache (cluster)" if self.cluster else "RedisCache",
-                "version": nodes[0].get("redis_version", "?") if nodes else "?",
+                # Valkey reports a fixed redis_version (7.2.4) for clients; its own apart.
+                "server": nodes[0].get("server_name", "redis") if nodes else "?",
+                "version": _version(nodes[0]) if nodes else "?",
                 "nodes": len(nodes),
             }
             for name in ("used_memory", "evicted_keys", "keyspace_hits", "keyspace_misses"):
