@@ -71,10 +71,9 @@ class RecordStore:
         if sizeof is None:
             return None
         size = sizeof(value)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        if type(size) is not int or size < 0:  # a bool or a float is no size either
             raise CacheTypeError(f"sizeof must return an int of 0 or more, got {size!r:.60}")
-        assert self.max_bytes is not None
-        if size > self.max_bytes:
+        if size > self.max_bytes:  # type: ignore[operator]  # set whenever sizeof is
             raise CacheValueError(
                 f"the value for key {key!r:.200} is {size:,} bytes by sizeof, more than "
                 f"max_bytes={self.max_bytes:,}: it was not stored, the key keeps what it held "

@@ -187,15 +187,14 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
             expires = self._clock() + timeout
         else:
             expires = self._expires_at(timeout)
-        if self._sizeof is not None:  # bytes bounded: measured before the lock, then _store
-            size = None if expires is False else self._measure(key, value)
-            with self._lock:
-                self._store(key, value, expires, size or 0)
-            return
+        size = None if self._sizeof is None or expires is False else self._measure(key, value)
         lock = self._lock
         if not lock.raw_acquire(False):
             lock.wait()
         try:
+            if size is not None:  # bytes bounded: measured before the lock
+                self._store(key, value, expires, size)
+                return
             entry = self._lookup(key)
             if entry is None:
                 if expires is not False:
