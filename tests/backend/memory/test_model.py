@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from hypothesis import settings
+from hypothesis.stateful import invariant
 
 from cache.backend import CacheBackend, InMemoryCache
+from cache.backend.memory._record import SIZE
 from cache.testing import FakeClock
 from tests.backend.model import (
     CacheVersusModel,
@@ -32,3 +34,22 @@ def test_issue_9_model_swr_gives_back_a_lock_taken_for_an_invalidated_entry(
     clock: FakeClock,
 ) -> None:
     swr_lock_of_an_invalidated_entry_is_given_back(InMemoryCache(clock=clock), clock)
+
+
+class BoundedMemoryVersusModel(MemoryVersusModel):
+    """The same model with the values' bytes counted: the count always agrees with the records."""
+
+    def open_cache(self, clock: FakeClock) -> CacheBackend:
+        self.memory = InMemoryCache(max_entries=1_000_000, max_bytes=1 << 40, clock=clock)
+        return self.memory
+
+    @invariant()
+    def bytes_agree_with_the_records(self) -> None:
+        held = sum(record[SIZE] for record in self.memory._data.values())
+        assert self.memory.info()["bytes"] == held
+
+
+BoundedMemoryVersusModel.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=40, deadline=None
+)
+TestBoundedMemoryVersusModel = BoundedMemoryVersusModel.TestCase
