@@ -23,6 +23,7 @@ from cache.testing.redis_server import (
     shift_ttls,
     valkey_server_binary,
 )
+from tests.server_kinds import valkey_binary
 
 
 def pytest_report_header() -> list[str]:
@@ -56,7 +57,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture(scope="session")
 def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A valkey-server on a loopback port, for the whole session (see ``ValkeyServer``)."""
-    server = ValkeyServer(Path(tmp_path_factory.mktemp("valkey")))
+    server = ValkeyServer(Path(tmp_path_factory.mktemp("valkey")), binary=valkey_binary())
     server.start()
     yield server
     server.stop()
@@ -75,7 +76,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
 def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
     """A three-master Valkey cluster on loopback ports, for the whole session."""
     cluster = RedisClusterServers(
-        Path(tmp_path_factory.mktemp("valkey-cluster")), binary=valkey_server_binary()
+        Path(tmp_path_factory.mktemp("valkey-cluster")), binary=valkey_binary()
     )
     cluster.start()
     yield cluster

