@@ -94,18 +94,19 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
             self._stop_sweeper = start_sweeper(self, sweep_interval)
 
     def info(self) -> dict[str, Any]:
-        """Return the engine, entries held, the caps, the values' bytes and evictions so far.
+        """Return the engine, entries held, the cap and evictions so far.
 
-        ``bytes`` is the sum of the values' sizes, None unless ``max_bytes`` is set.
+        With ``max_bytes``, also ``bytes`` (the sum of the values' sizes) and ``max_bytes``.
         """
-        return {
+        info: dict[str, Any] = {
             "engine": "InMemoryCache",
             "entries": len(self),
             "max_entries": self.max_entries,
-            "bytes": None if self._sizeof is None else self._bytes,
-            "max_bytes": self.max_bytes,
             "evictions": self.evictions,
         }
+        if self._sizeof is not None:
+            info["bytes"], info["max_bytes"] = self._bytes, self.max_bytes
+        return info
 
     def __len__(self) -> int:
         """Return the number of entries held, expired ones not yet reclaimed included."""
