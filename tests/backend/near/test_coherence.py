@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from cache.advanced import CacheInvalidator, CachePolicy, CacheTag, ContentTypeCacheManager
 from cache.backend import NearCache, RedisCache, from_url
+from cache.backend.redis._client import close_sync_client
 from cache.errors import CacheConfigError, CacheTypeError, CacheValueError
 from cache.testing import FakeClock
 from cache.testing.contract import BackendContract
@@ -53,26 +55,37 @@ def test_a_second_read_is_local_and_a_copy(server_url: str, open_near: Opener) -
     assert near.info()["local_hits"] == 2
 
 
-def test_every_write_in_one_process_reaches_the_other(server_url: str, open_near: Opener) -> None:
+WRITES: list[tuple[str, Any, Callable[[NearCache], Any], Any]] = [
+    # name, the value b holds locally first, the write in a, what b reads after
+    ("set", "v1", lambda a: a.set("k", "v2"), "v2"),
+    ("set_many", "v1", lambda a: a.set_many({"k": "v3", "j": 0}), "v3"),
+    ("incr", 1, lambda a: a.incr("k", 5), 6),
+    ("decr", 6, lambda a: a.decr("k"), 5),
+    ("add on a held key", "kept", lambda a: a.add("k", "other"), "kept"),
+    ("delete", "v1", lambda a: a.delete("k"), None),
+    ("delete_many", "v1", lambda a: a.delete_many(["k", "other"]), None),
+    ("delete_if_equals", "x", lambda a: a.delete_if_equals("k", "x"), None),
+    ("touch", "v1", lambda a: a.touch("k", 100), "v1"),
+    ("touch to zero", "v1", lambda a: a.touch("k", 0), None),
+    ("set with timeout 0", "v1", lambda a: a.set("k", "v2", 0), None),
+    ("set_entry", "v1", lambda a: a.set_entry("k", "entry", 60, refs=["r"]), "entry"),
+    ("lease (extended)", "token", lambda a: a.lease("k", "token", 60), "token"),
+    ("clear", "v1", lambda a: a.clear(), None),
+]
+
+
+@pytest.mark.parametrize(("name", "held", "write", "after"), WRITES, ids=[w[0] for w in WRITES])
+def test_every_write_in_one_process_reaches_the_other(
+    server_url: str, open_near: Opener, name: str, held: Any, write: Any, after: Any
+) -> None:
     a, b = open_near(server_url), open_near(server_url)
-    writes: list[tuple[str, Callable[[], Any], Any]] = [
-        ("set", lambda: a.set("k", "v2"), "v2"),
-        ("set_many", lambda: a.set_many({"k": "v3"}), "v3"),
-        ("incr", lambda: (a.set("k", 1), a.incr("k", 5)), 6),
-        ("decr", lambda: a.decr("k"), 5),
-        ("delete", lambda: a.delete("k"), None),
-        ("add", lambda: a.add("k", "added"), "added"),
-        ("delete_if_equals", lambda: a.delete_if_equals("k", "added"), None),
-        ("touch to zero", lambda: (a.set("k", "t"), b.get("k"), a.touch("k", 0)), None),
-        ("set_entry", lambda: a.set_entry("k", "entry", 60, refs=["r"]), "entry"),
-        ("delete_many", lambda: a.delete_many(["k", "other"]), None),
-        ("clear", lambda: (a.set("k", "c"), b.get("k"), a.clear()), None),
-    ]
-    for name, write, expected in writes:
-        b.get("k")  # keep whatever is there locally
-        write()
-        caught_up(b, a)
-        assert b.get("k") == expected, name
+    a.set("k", held, 600)
+    caught_up(b, a)
+    assert b.get("k") == held and b.tier.record("k") is not None, "b holds a local copy"
+    write(a)
+    caught_up(b, a)
+    assert b.tier.record("k") is None, "b forgot its copy"
+    assert b.get("k") == after
     assert b.info()["message_gaps"] == 0
 
 
@@ -180,6 +193,13 @@ def test_cluster_uses_a_shard_channel(
     a = open_near(redis_cluster.url, cluster=True)
     b = open_near(redis_cluster.url, cluster=True)
     tags = {engine: CacheTag(engine) for engine in (a, b)}
+    shards = RedisCluster.from_url(redis_cluster.url)
+    try:  # both listeners on the shard channel, none on a plain one
+        counts = shards.pubsub_shardnumsub(a.bus.channel, target_nodes=RedisCluster.PRIMARIES)
+        assert sum(n for _, n in counts) == 2
+        assert shards.pubsub_numsub(a.bus.channel)[0][1] == 0
+    finally:
+        close_sync_client(shards)
     a.set_many({f"k{i}": i for i in range(20)})  # keys on every node
     caught_up(b, a)
     assert b.get_many([f"k{i}" for i in range(20)]) == {f"k{i}": i for i in range(20)}
@@ -210,8 +230,12 @@ def test_bad_arguments_name_the_fix(redis_server: RedisServer) -> None:
     engine = RedisCache(redis_server.url)
     with pytest.raises(CacheTypeError, match="NearCache\\(RedisCache\\(url\\)\\)"):
         NearCache(object())  # type: ignore[arg-type]
-    with pytest.raises(CacheValueError, match="local_ttl must be a positive number"):
+    with pytest.raises(CacheValueError, match="local_ttl must be a positive, finite number"):
         NearCache(engine, local_ttl=0)
-    with pytest.raises(CacheValueError, match="heartbeat must be a positive number"):
+    with pytest.raises(CacheValueError, match="local_ttl must be a positive, finite number"):
+        NearCache(engine, local_ttl=float("inf"))
+    with pytest.raises(CacheValueError, match="heartbeat must be a positive, finite number"):
         NearCache(engine, heartbeat=float("nan"))
+    with pytest.raises(CacheTypeError, match="heartbeat must be a number of seconds"):
+        NearCache(engine, heartbeat="1s")  # type: ignore[arg-type]
     engine.close()

@@ -7,6 +7,7 @@ once the fault is over.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import time
@@ -140,7 +141,7 @@ def test_a_removal_whose_message_is_refused_raises(
         a.set("k", "v")  # a write's message refused: counted, not raised
         assert a.errors >= 1
         keep(b, "k", "v")
-        with pytest.raises(BackendUnavailableError, match="Retry the removal"):
+        with pytest.raises(BackendUnavailableError, match=r"removed in Redis.*Retry the call"):
             a.delete("k")
         assert raw.get("near:k") is None  # removed in Redis; only the message failed
         with pytest.raises(BackendUnavailableError):
@@ -178,3 +179,62 @@ def test_a_forked_child_listens_on_its_own(
     finally:
         child.join(10)
     assert child.exitcode == 0
+
+
+def test_a_cancelled_removal_is_still_told(own_server: RedisServer, raw: redis.Redis) -> None:
+    """The UNLINK waits in a paused server; the caller gives up; the server resumes and applies it.
+
+    The message that failed is owed: once the server answers, "forget
+    everything" goes out, so the other process stops serving the removed value.
+    """
+    url = own_server.url
+    a = NearCache(RedisCache(url, namespace="near", socket_timeout=0.25), heartbeat=0.1)
+    b = NearCache(RedisCache(url, namespace="near"), heartbeat=5)  # stays subscribed
+    try:
+        assert a.wait_live(10) and b.wait_live(10)
+        a.set("k", "old")
+        caught_up(b, a)
+        keep(b, "k", "old")
+
+        async def give_up() -> None:
+            assert await a.aget("k") == "old"  # this loop's connection is open: UNLINK is sent
+            own_server.pause()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(a.adelete("k"), 0.05)
+            await asyncio.sleep(0.4)  # the message times out too
+            own_server.resume()
+
+        asyncio.run(give_up())
+        eventually(lambda: raw.get("near:k") is None)  # applied after all
+        eventually(lambda: b.tier.record("k") is None)
+        assert b.get("k") is None
+    finally:
+        own_server.resume()
+        a.close()
+        b.close()
+
+
+def test_a_killed_subscription_is_seen_not_quietly_restored(
+    near: Callable[[str], NearCache], own_server: RedisServer, raw: redis.Redis
+) -> None:
+    b = near(own_server.url)
+    b.set("k", "v")
+    keep(b, "k", "v")
+    raw.client_kill_filter(_type="pubsub")
+    eventually(lambda: b.info()["subscriptions_lost"] >= 1)
+    assert b.wait_live(10)
+    eventually(lambda: b.tier.live)
+    assert b.info()["local_entries"] == 0
+
+
+def test_an_owed_message_goes_out_as_a_flush(
+    near: Callable[[str], NearCache], own_server: RedisServer
+) -> None:
+    """A message that failed is owed: the listener sends "forget everything" until one goes out."""
+    a, b = near(own_server.url), near(own_server.url)
+    a.set("k", "v")
+    caught_up(b, a)
+    keep(b, "k", "v")
+    a.bus.owed.add(a.bus.channel)  # as after a publish that raised
+    eventually(lambda: not a.bus.owed)
+    eventually(lambda: b.tier.record("k") is None)

@@ -1,10 +1,13 @@
 """Several real processes on one server: what one invalidates, no other serves afterwards.
 
 The writer (this process) sets keys, invalidates a prefix and a tag; three
-reader processes read all of them in a loop. A read that *began* after a write
-returned and still gave the old value is stale; the delay of a write is how
-long after its return a reader still served the old value. The test asserts
-the guarantee (no stale read once ``local_ttl`` passed) and prints the delays.
+reader processes read all of them in a loop. Halfway, every subscription is
+killed on the server (``CLIENT KILL TYPE pubsub``) and the writes go on. A
+read that *began* after a write returned and still gave the old value is
+stale; the delay of a write is how long after its return a reader still
+served the old value. The test asserts the documented bound (no stale read
+that began more than ``IN_FLIGHT`` after the write returned, where a lost
+message would show as ``local_ttl``) and prints the delays.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from tests.backend.near import workers
 
 READERS = 3
 LOCAL_TTL = 2.0
+#: The bound docs/near-cache.md states for a message in flight (measured p99: well under 1 ms).
+IN_FLIGHT = 0.25
 
 #: A write: the name, the first value still right after it, when it returned.
 Write = tuple[str, float, float]
@@ -38,11 +43,13 @@ def pool() -> Iterator[ProcessPoolExecutor]:
         yield executor
 
 
-def write(writer: NearCache, rounds: int) -> list[Write]:
+def write(writer: NearCache, rounds: int, raw: redis.Redis) -> list[Write]:
     """Change every name ``rounds`` times, 40 ms apart; return what each write made stale."""
     pages, registry = workers.manager(writer), CacheInvalidator(writer)
     done: list[Write] = []
     for version in range(1, rounds + 1):
+        if version == rounds // 2:
+            raw.client_kill_filter(_type="pubsub")  # every listener, the readers' too
         key = workers.KEYS[version % len(workers.KEYS)]
         writer.set(key, version)
         done.append((key, version, time.monotonic()))  # values below version are old
@@ -82,7 +89,7 @@ def test_no_process_serves_what_another_invalidated(
         start = time.monotonic() + 3.0  # the readers are subscribed by then
         futures = [pool.submit(workers.read_until, url, start, start + 4.0) for _ in range(READERS)]
         time.sleep(max(0.0, start + 0.3 - time.monotonic()))
-        writes = write(writer, rounds=40)
+        writes = write(writer, rounds=40, raw=redis_client)
         results = [future.result(timeout=60) for future in futures]
     finally:
         writer.close()
@@ -91,7 +98,8 @@ def test_no_process_serves_what_another_invalidated(
     reads = sum(len(r) for r, _ in results)
     assert hits > reads / 4, "the local tier served a share of the reads"
     assert all(figures["message_gaps"] == 0 for _, figures in results)
-    assert max(measured) < LOCAL_TTL, "a stale read once local_ttl had passed"
+    assert all(figures["subscriptions_lost"] >= 1 for _, figures in results)
+    assert max(measured) < IN_FLIGHT, f"a stale read {max(measured):.3f} s after a write"
     late = [d for d in measured if d > 0]
     p50 = statistics.median(measured) * 1000
     p99 = statistics.quantiles(measured, n=100)[98] * 1000

@@ -40,5 +40,6 @@ def read_until(url: str, start_at: float, stop_at: float) -> tuple[list[Read], d
         time.sleep(0.002)
     info = engine.info()
     engine.close()
-    figures = {k: int(info[k]) for k in ("local_hits", "local_misses", "message_gaps")}
+    names = ("local_hits", "local_misses", "message_gaps", "subscriptions_lost")
+    figures = {k: int(info[k]) for k in names}
     return reads, figures

@@ -1,70 +1,50 @@
 """The async twins of :class:`~cache.backend.NearCache`: the same rules, Redis awaited.
 
 The local tier is in memory and never blocks; the message after a write is
-sent from a worker thread, in the same sequence as the sync side's.
+sent from a worker thread, in the same sequence as the sync side's. A write
+that raises or is cancelled is told all the same (it may have been applied):
+its message goes out from the thread whatever happens to the task.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from cache._types import MISSING, Timeout
 from cache.backend.base import CacheBackend, Claim, Entry
-from cache.backend.near._tier import LocalTier, Stored, cacheable
-from cache.backend.proxy import ProxyBackend
-from cache.backend.validation import check_keys, resolve_timeout
+from cache.backend.near._base import NearBase, removes
+from cache.backend.near._tier import cacheable
+from cache.backend.validation import check_keys
 
-if TYPE_CHECKING:
-    from cache.backend.redis.engine import RedisCache
-
-__all__ = ["AsyncTwins", "removes"]
+__all__ = ["AsyncTwins"]
 
 T = TypeVar("T")
 
 
-def removes(timeout: Timeout, default: float | None) -> bool:
-    """Return True if ``timeout`` means "remove" (0 or less), as a write's timeout."""
-    seconds = resolve_timeout(timeout, default)
-    return seconds is not None and seconds <= 0
-
-
-class AsyncTwins(ProxyBackend):
+class AsyncTwins(NearBase):
     """The ``a*`` methods of the near cache (the rules are in its sync methods)."""
-
-    if TYPE_CHECKING:
-        cache: RedisCache
-        tier: LocalTier
-
-        def _announce(self, keys: list[str] | None, removal: bool) -> None: ...
-        def _local_many(self, keys: list[str]) -> tuple[dict[str, Any], list[str]]: ...
-        def _fill_many(
-            self, ticket: int | None, read: Mapping[str, tuple[Any, float | None]]
-        ) -> dict[str, Any]: ...
-        def _local_entry(self, key: str, claim: Claim | None) -> Entry | None: ...
-        def _entry_records(self, key: str, entry: Entry, ttl: Any) -> dict[str, Stored] | None: ...
 
     async def aget(self, key: str, default: Any = None) -> Any:
         """Async :meth:`get`."""
-        ticket = None
-        if cacheable(key):
-            record = self.tier.record(key)
-            if record is not None:
-                return self.tier.value(record)
-            ticket = self.tier.ticket()
-            read = await self.cache.aget_many_with_ttl([key])
-            value = self._fill_many(ticket, read).get(key, MISSING)
-        else:
-            value = await self.cache.aget(key, MISSING)
+        if not cacheable(key):
+            return await self.cache.aget(key, default)
+        record = self.tier.record(key)
+        if record is not None:
+            return self.tier.value(record)
+        ticket, started = self.tier.ticket(), self._clock()
+        read = await self.cache.aget_many_with_ttl([key])
+        value = self._fill_many(ticket, read, started).get(key, MISSING)
         return default if value is MISSING else value
 
     async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Async :meth:`get_many`."""
         found, wanted = self._local_many(check_keys(keys))
-        ticket = self.tier.ticket()
+        ticket, started = self.tier.ticket(), self._clock()
         if wanted:
-            found.update(self._fill_many(ticket, await self.cache.aget_many_with_ttl(wanted)))
+            read = await self.cache.aget_many_with_ttl(wanted)
+            found.update(self._fill_many(ticket, read, started))
         return found
 
     async def ahas_key(self, key: str) -> bool:
@@ -76,10 +56,10 @@ class AsyncTwins(ProxyBackend):
         local = self._local_entry(key, claim)
         if local is not None:
             return local
-        ticket = self.tier.ticket() if cacheable(key) else None
+        ticket, started = self.tier.ticket() if cacheable(key) else None, self._clock()
         entry = await self.cache.aget_entry(key, claim)
-        if ticket is not None and entry.value is not MISSING:
-            records = self._entry_records(key, entry, await self.cache.attl(key))
+        if ticket is not None and entry.value is not MISSING and not entry.absent:
+            records = self._entry_records(key, entry, await self.cache.attl(key), started)
             if records is not None:
                 self.tier.fill(ticket, records)
         return entry
@@ -92,16 +72,32 @@ class AsyncTwins(ProxyBackend):
     async def _awrite(
         self, keys: Iterable[str], call: Callable[[], Awaitable[T]], removal: bool = False
     ) -> T:
-        mine = [key for key in keys if cacheable(key)]
+        mine = self._mine(keys)
         if not mine:
             return await call()
         self.tier.invalidate(mine)
         try:
             result = await call()
-        finally:
+        except BaseException:  # raised or cancelled: it may have been applied
             self.tier.invalidate(mine)
+            loop = asyncio.get_running_loop()
+            loop.run_in_executor(None, self._announce, mine, removal, True)
+            raise
+        self.tier.invalidate(mine)
         await asyncio.to_thread(self._announce, mine, removal)
         return result
+
+    async def _aflush(self, call: Callable[[], Awaitable[None]], everywhere: bool) -> None:
+        self.tier.flush()
+        try:
+            await call()
+        except BaseException:
+            self.tier.flush()
+            loop = asyncio.get_running_loop()
+            loop.run_in_executor(None, self._announce, None, True, True, everywhere)
+            raise
+        self.tier.flush()
+        await asyncio.to_thread(self._announce, None, True, False, everywhere)
 
     async def aset(self, key: str, value: Any, timeout: Timeout = None) -> None:
         """Async :meth:`set`."""
@@ -145,9 +141,8 @@ class AsyncTwins(ProxyBackend):
 
     async def atouch(self, key: str, timeout: Timeout = None) -> bool:
         """Async :meth:`touch`."""
-        if not removes(timeout, self.cache.default_timeout):
-            return await self.cache.atouch(key, timeout)
-        return await self._awrite([key], lambda: self.cache.atouch(key, timeout), removal=True)
+        gone = removes(timeout, self.cache.default_timeout)
+        return await self._awrite([key], lambda: self.cache.atouch(key, timeout), removal=gone)
 
     async def aincr(self, key: str, delta: int = 1) -> int:
         """Async :meth:`incr`."""
@@ -159,9 +154,13 @@ class AsyncTwins(ProxyBackend):
 
     async def aclear(self) -> None:
         """Async :meth:`clear`."""
-        self.tier.flush()
-        try:
-            await self.cache.aclear()
-        finally:
-            self.tier.flush()
-        await asyncio.to_thread(self._announce, None, True)
+        await self._aflush(self.cache.aclear, everywhere=False)
+
+    async def aflush_database(self) -> None:
+        """Async :meth:`flush_database`."""
+        await self._aflush(self.cache.aflush_database, everywhere=True)
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+        await asyncio.to_thread(self.bus.stop)
+        await self.cache.aclose()

@@ -28,15 +28,12 @@ from cache.backend.memory.engine import InMemoryCache
 from cache.backend.serializers import Serializer
 from cache.backend.validation import RESERVED_PREFIX
 
-__all__ = ["ABSENT", "LocalTier", "Stored", "cacheable"]
+__all__ = ["LocalTier", "Stored", "cacheable"]
 
 #: Reserved keys kept locally: tag versions (and guards, which are tag
 #: versions) and the HTTP layer's Vary lists. Locks, leases, statistics and
 #: warming ticks change without a value anyone reads twice: they stay remote.
 _KEPT = (RESERVED_PREFIX + "tag:", RESERVED_PREFIX + "vary:")
-
-#: The data of a ref that was absent when its entry was read.
-ABSENT: Any = object()
 
 #: Kept as they are: a caller cannot change them.
 _IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
@@ -116,14 +113,13 @@ class LocalTier:
         return record.data
 
     def ref_values(self, refs: Iterable[str]) -> dict[str, Any] | None:
-        """Return the local values of ``refs`` (absent ones left out); None if one is not here."""
+        """Return the local values of ``refs``; None if one is not here."""
         found: dict[str, Any] = {}
         for ref in refs:
             record = self._store.get(ref)
             if record is None:
                 return None
-            if record.data is not ABSENT:
-                found[ref] = self.value(record)
+            found[ref] = self.value(record)
         return found
 
     # -- fills ------------------------------------------------------------------

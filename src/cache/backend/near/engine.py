@@ -6,12 +6,12 @@ invalidation goes to Redis first, then to every other process as a message
 that makes it forget the keys (:mod:`cache.backend.near._bus`). The local tier
 is trusted only while the subscription is known to deliver every message; a
 message cannot be missed unseen for longer than ``local_ttl``. The guarantees
-and failure modes are in ``docs/engines.md``.
+and failure modes are in ``docs/near-cache.md`` and ``docs/engines.md``.
 """
 
 from __future__ import annotations
 
-import logging
+import math
 import os
 import time
 import weakref
@@ -20,24 +20,25 @@ from typing import Any, TypeVar
 
 from cache._types import MISSING, Timeout
 from cache.backend.base import CacheBackend, Claim, Entry
-from cache.backend.near._async import AsyncTwins, removes
+from cache.backend.near._async import AsyncTwins
+from cache.backend.near._base import removes
 from cache.backend.near._bus import Bus
-from cache.backend.near._tier import ABSENT, LocalTier, Stored, cacheable
+from cache.backend.near._tier import LocalTier, cacheable
 from cache.backend.redis.engine import RedisCache, namespace_prefix
 from cache.backend.serializers import Serializer, check_serializer
 from cache.backend.validation import RESERVED_PREFIX, check_keys
-from cache.errors import BackendUnavailableError, CacheTypeError, CacheValueError
+from cache.errors import CacheTypeError, CacheValueError
 
 __all__ = ["NearCache"]
 
-log = logging.getLogger("cache.near")
 T = TypeVar("T")
 
 
-def _channel(cache: RedisCache) -> str:
-    """One channel per database and namespace (pub/sub channels span databases)."""
+def _channels(cache: RedisCache) -> tuple[str, str]:
+    """Return the namespace's channel and the database's (pub/sub channels span databases)."""
     db = 0 if cache.cluster else cache.client.get_connection_kwargs().get("db", 0)
-    return f"{RESERVED_PREFIX}near:{db}:{namespace_prefix(cache.namespace)}"
+    everywhere = f"{RESERVED_PREFIX}near:{db}"
+    return f"{everywhere}:{namespace_prefix(cache.namespace)}", everywhere
 
 
 def _local_serializer(cache: RedisCache) -> Serializer:
@@ -55,6 +56,14 @@ def _after_fork(near: NearCache) -> None:
             alive._forked()
 
     os.register_at_fork(after_in_child=restart)
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CacheTypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise CacheValueError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+    return float(value)
 
 
 class NearCache(AsyncTwins):
@@ -91,28 +100,28 @@ class NearCache(AsyncTwins):
                 "cache must be a RedisCache: NearCache(RedisCache(url)), got "
                 f"{type(cache).__name__}"
             )
-        for name, value in (("local_ttl", local_ttl), ("heartbeat", heartbeat)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise CacheValueError(f"{name} must be a positive number of seconds, got {value!r}")
         super().__init__(cache)
         self.cache: RedisCache = cache
-        self.local_ttl = float(local_ttl)
+        self.local_ttl = _seconds("local_ttl", local_ttl)
+        self._heartbeat = _seconds("heartbeat", heartbeat)
         self._clock = clock
         self._tier_args = (max_entries, self.local_ttl, _local_serializer(cache), clock)
         self.tier = LocalTier(*self._tier_args)
-        self._heartbeat = heartbeat
         self.bus = self._listen()
         _after_fork(self)
 
     def _listen(self) -> Bus:
         bus = Bus(
             self.cache.client,
-            _channel(self.cache),
+            _channels(self.cache),
             sharded=self.cache.cluster,
             tier=self.tier,
             heartbeat=self._heartbeat,
+            send_timeout=self.cache.socket_timeout or 1.0,
         )
         bus.start()
+        # Dropped without close(): the listener stops with it (it holds no reference to it).
+        weakref.finalize(self, bus.stop)
         return bus
 
     def _forked(self) -> None:
@@ -133,47 +142,22 @@ class NearCache(AsyncTwins):
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return the local copy of ``key``, else Redis's value (kept locally), else ``default``."""
-        ticket = None
-        if cacheable(key):
-            record = self.tier.record(key)
-            if record is not None:
-                return self.tier.value(record)
-            ticket = self.tier.ticket()
-            value = self._fill_many(ticket, self.cache.get_many_with_ttl([key])).get(key, MISSING)
-        else:
-            value = self.cache.get(key, MISSING)
+        if not cacheable(key):
+            return self.cache.get(key, default)
+        record = self.tier.record(key)
+        if record is not None:
+            return self.tier.value(record)
+        ticket, started = self.tier.ticket(), self._clock()
+        read = self.cache.get_many_with_ttl([key])
+        value = self._fill_many(ticket, read, started).get(key, MISSING)
         return default if value is MISSING else value
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return the cached values of ``keys``: local copies, the rest in one Redis read."""
         found, wanted = self._local_many(check_keys(keys))
-        ticket = self.tier.ticket()
+        ticket, started = self.tier.ticket(), self._clock()
         if wanted:
-            found.update(self._fill_many(ticket, self.cache.get_many_with_ttl(wanted)))
-        return found
-
-    def _local_many(self, keys: list[str]) -> tuple[dict[str, Any], list[str]]:
-        found: dict[str, Any] = {}
-        wanted: list[str] = []
-        for key in keys:
-            record = self.tier.record(key) if cacheable(key) else None
-            if record is None:
-                wanted.append(key)
-            else:
-                found[key] = self.tier.value(record)
-        return found, wanted
-
-    def _fill_many(
-        self, ticket: int | None, read: Mapping[str, tuple[Any, float | None]]
-    ) -> dict[str, Any]:
-        """Keep what was read (values with their seconds left); return the values."""
-        now = self._clock()
-        found = {}
-        for key, (value, left) in read.items():  # one by one: an invalidated key spoils no other
-            found[key] = value
-            if cacheable(key):
-                deadline = None if left is None else now + left
-                self.tier.fill(ticket, {key: self.tier.encode(value, deadline=deadline)})
+            found.update(self._fill_many(ticket, self.cache.get_many_with_ttl(wanted), started))
         return found
 
     def has_key(self, key: str) -> bool:
@@ -183,42 +167,19 @@ class NearCache(AsyncTwins):
     def __contains__(self, key: object) -> bool:
         return self.has_key(key)  # type: ignore[arg-type]
 
-    def _local_entry(self, key: str, claim: Claim | None) -> Entry | None:
-        record = self.tier.record(key) if cacheable(key) else None
-        if record is None or record.refs is None:
-            return None
-        if claim is not None:  # the claim is Redis's to grant once the entry is stale
-            left = None if record.deadline is None else record.deadline - self._clock()
-            if left is None or left <= claim.when_ttl_below:
-                return None
-        refs = self.tier.ref_values(record.refs)
-        return None if refs is None else Entry(self.tier.value(record), refs)
-
-    def _entry_records(self, key: str, entry: Entry, ttl: Any) -> dict[str, Stored] | None:
-        """Return the local records of an entry read from Redis (None: not to be kept)."""
-        refs = (*entry.refs, *entry.absent)
-        if entry.value is MISSING or not all(cacheable(ref) for ref in refs):
-            return None
-        if ttl is MISSING:  # gone already
-            return None
-        deadline = None if ttl is None else self._clock() + ttl
-        records = {key: self.tier.encode(entry.value, refs, deadline=deadline)}
-        for ref, value in entry.refs.items():
-            records[ref] = self.tier.encode(value)
-        for ref in entry.absent:
-            records[ref] = Stored(ABSENT)
-        return records
-
     def get_entry(self, key: str, claim: Claim | None = None) -> Entry:
-        """Read an entry and its refs locally when all are here and no claim is due, else Redis."""
+        """Read an entry and its refs locally when all are here and no claim is due, else Redis.
+
+        A miss reads the entry, then its remaining TTL (the copy expires no
+        later than Redis's, and a claim falls due before that).
+        """
         local = self._local_entry(key, claim)
         if local is not None:
             return local
-        ticket = self.tier.ticket() if cacheable(key) else None
+        ticket, started = self.tier.ticket() if cacheable(key) else None, self._clock()
         entry = self.cache.get_entry(key, claim)
-        if ticket is not None and entry.value is not MISSING:
-            # The deadline: the copy never outlives Redis's, and a claim is due before it.
-            records = self._entry_records(key, entry, self.cache.ttl(key))
+        if ticket is not None and entry.value is not MISSING and not entry.absent:
+            records = self._entry_records(key, entry, self.cache.ttl(key), started)
             if records is not None:
                 self.tier.fill(ticket, records)
         return entry
@@ -232,32 +193,33 @@ class NearCache(AsyncTwins):
         """Run a write of ``keys`` in Redis with the local copies forgotten before and after.
 
         After: a read of this process that began during the write must not
-        keep what it read. Then the other processes are told.
+        keep what it read. Then the other processes are told, also when the
+        write raised (it may have been applied: a timeout, a paused server).
         """
-        mine = [key for key in keys if cacheable(key)]
+        mine = self._mine(keys)
         if not mine:
             return call()
         self.tier.invalidate(mine)
         try:
             result = call()
-        finally:
+        except BaseException:
             self.tier.invalidate(mine)
+            self._announce(mine, removal, failed=True)
+            raise
+        self.tier.invalidate(mine)
         self._announce(mine, removal)
         return result
 
-    def _announce(self, keys: list[str] | None, removal: bool) -> None:
+    def _flush(self, call: Callable[[], None], everywhere: bool) -> None:
+        self.tier.flush()
         try:
-            self.bus.publish(keys)
-        except Exception as exc:
-            self.cache.outage.errors += 1
-            what = "everything" if keys is None else f"{len(keys)} key(s), e.g. {keys[0]!r}"
-            log.warning("near cache: could not tell other processes to forget %s: %r", what, exc)
-            if removal or self.cache.outage.strict:
-                raise BackendUnavailableError(
-                    f"removed in Redis, but other processes could not be told to forget {what}: "
-                    f"their local copies may be served up to local_ttl={self.local_ttl} s more. "
-                    "Retry the removal."
-                ) from exc
+            call()
+        except BaseException:
+            self.tier.flush()
+            self._announce(None, True, failed=True, everywhere=everywhere)
+            raise
+        self.tier.flush()
+        self._announce(None, True, everywhere=everywhere)
 
     def set(self, key: str, value: Any, timeout: Timeout = None) -> None:
         """Store in Redis; every process forgets its copy."""
@@ -265,9 +227,7 @@ class NearCache(AsyncTwins):
         self._write([key], lambda: self.cache.set(key, value, timeout), removal=gone)
 
     def add(self, key: str, value: Any, timeout: Timeout = None) -> bool:
-        """Store only if absent (in Redis); if stored, every process forgets its copy."""
-        if not cacheable(key):
-            return self.cache.add(key, value, timeout)
+        """Store only if absent (in Redis); every process forgets its copy."""
         return self._write([key], lambda: self.cache.add(key, value, timeout))
 
     def set_many(self, mapping: Mapping[str, Any], timeout: Timeout = None) -> None:
@@ -300,13 +260,13 @@ class NearCache(AsyncTwins):
         return self._write([key], lambda: self.cache.lease(key, token, timeout))
 
     def touch(self, key: str, timeout: Timeout = None) -> bool:
-        """Give ``key`` a new timeout in Redis (a local copy keeps its own, at most ``local_ttl``).
+        """Give ``key`` a new timeout in Redis; every process forgets its copy.
 
-        A timeout of 0 or less removes the key, everywhere.
+        Forgotten so that no copy outlives the new timeout. A timeout of 0 or
+        less removes the key, everywhere.
         """
-        if not removes(timeout, self.cache.default_timeout):
-            return self.cache.touch(key, timeout)
-        return self._write([key], lambda: self.cache.touch(key, timeout), removal=True)
+        gone = removes(timeout, self.cache.default_timeout)
+        return self._write([key], lambda: self.cache.touch(key, timeout), removal=gone)
 
     def incr(self, key: str, delta: int = 1) -> int:
         """Add ``delta`` in Redis; every process forgets its copy."""
@@ -318,21 +278,11 @@ class NearCache(AsyncTwins):
 
     def clear(self) -> None:
         """Remove the namespace's keys from Redis and every process's local copies."""
-        self.tier.flush()
-        try:
-            self.cache.clear()
-        finally:
-            self.tier.flush()
-        self._announce(None, removal=True)
+        self._flush(self.cache.clear, everywhere=False)
 
     def flush_database(self) -> None:
-        """Empty the whole database (every namespace) and every process's local copies."""
-        self.tier.flush()
-        try:
-            self.cache.flush_database()
-        finally:
-            self.tier.flush()
-        self._announce(None, removal=True)
+        """Empty the whole database and the local copies of every near cache on it."""
+        self._flush(self.cache.flush_database, everywhere=True)
 
     # -- the rest -------------------------------------------------------------------
 

@@ -141,6 +141,11 @@ class RedisCache(RedisBatch, RedisEntries, RedisIndex, CacheBackend):
         return self._sync.client
 
     @property
+    def socket_timeout(self) -> float | None:
+        """Seconds a command waits for its reply (None: as long as it takes)."""
+        return self._reply_wait
+
+    @property
     def errors(self) -> int:
         """Calls that failed (or were skipped while the server was down) so far."""
         return self.outage.errors
