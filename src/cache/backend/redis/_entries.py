@@ -7,7 +7,6 @@ gave up takes no lock (issue 4: such locks were left with no holder).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 import time
@@ -123,21 +122,23 @@ class RedisEntries(RedisConnection):
         return self._entry(key, self._run("get_entry", call, None, keys=keys))
 
     async def aget_entry(self, key: str, claim: Claim | None = None) -> Entry:
-        """Async :meth:`get_entry`."""
+        """Async :meth:`get_entry` (on a cluster too: no thread waits on a node)."""
         keys, args = self._claim_args(key, claim)
         if self.cluster:
-            return await asyncio.to_thread(self._get_entry_cluster, key, keys, args)
+            return await self._aget_entry_cluster(key, keys, args)
         call: Call = lambda side: side.scripts["get_entry"](keys=keys, args=args)  # noqa: E731
         return self._entry(key, await self._arun("get_entry", call, None, keys=keys))
 
-    def _get_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
-        def read(side: Side) -> Any:
-            pipe = side.client.pipeline(transaction=False)
-            pipe.get(keys[0])
-            pipe.pttl(keys[0])
-            return pipe.execute()
+    def _claim_call(self, keys: list[str], args: list[Any], ttl: int) -> Call | None:
+        """Return the lease a cluster read takes (None: no claim, or the entry is not due)."""
+        if args[2] < 0 or not 0 <= ttl <= args[2]:
+            return None
+        # The token is not held yet: the lease script takes the lock only if free.
+        lease = [args[0], args[1], self._deadline()]
+        return lambda side: side.scripts["lease"](keys=[keys[1]], args=lease)
 
-        raw, ttl = self._run("get_entry", read, [None, -2], keys=keys[:1])
+    def _get_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
+        raw, ttl = self._run("get_entry", _with_ttl(keys[0]), [None, -2], keys=keys[:1])
         if raw is None:
             return Entry(MISSING)
         names = header.decode(raw)[0]
@@ -145,10 +146,34 @@ class RedisEntries(RedisConnection):
         if names:
             refs: Call = lambda side: side.mget(names)  # noqa: E731
             ref_raws = self._run("get_entry", refs, [None] * len(names), keys=names)
-        claimed = 0
-        if args[2] >= 0 and 0 <= ttl <= args[2]:
-            # The token is not held yet: the lease script takes the lock only if free.
-            lease = [args[0], args[1], self._deadline()]
-            claim = lambda side: side.scripts["lease"](keys=[keys[1]], args=lease)  # noqa: E731
-            claimed = bool(self._run("get_entry", claim, False, keys=keys[1:]))
+        claim = self._claim_call(keys, args, ttl)
+        claimed = claim is not None and bool(self._run("get_entry", claim, False, keys=keys[1:]))
         return self._entry(key, [raw, ref_raws, claimed])
+
+    async def _aget_entry_cluster(self, key: str, keys: list[str], args: list[Any]) -> Entry:
+        """Async :meth:`_get_entry_cluster`."""
+        raw, ttl = await self._arun("get_entry", _with_ttl(keys[0]), [None, -2], keys=keys[:1])
+        if raw is None:
+            return Entry(MISSING)
+        names = header.decode(raw)[0]
+        ref_raws: list[Any] = []
+        if names:
+            refs: Call = lambda side: side.mget(names)  # noqa: E731
+            ref_raws = await self._arun("get_entry", refs, [None] * len(names), keys=names)
+        claim = self._claim_call(keys, args, ttl)
+        claimed = claim is not None and bool(
+            await self._arun("get_entry", claim, False, keys=keys[1:])
+        )
+        return self._entry(key, [raw, ref_raws, claimed])
+
+
+def _with_ttl(key: str) -> Call:
+    """Return the command reading ``key`` and its TTL in one round trip (a pipeline)."""
+
+    def read(side: Side) -> Any:
+        pipe = side.client.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.pttl(key)
+        return pipe.execute()
+
+    return read
