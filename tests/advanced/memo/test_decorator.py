@@ -322,8 +322,11 @@ def test_the_global_switch(backend: CacheBackend) -> None:
     f(1)
     assert calls["f"] == 3  # on again: a hit
     set_caching_enabled(False)
-    f(1)
-    assert calls["f"] == 4 and not cache.caching_enabled()
+    try:
+        f(1)
+        assert calls["f"] == 4 and not cache.caching_enabled()
+    finally:
+        set_caching_enabled(True)  # the switch is process-wide: later tests need it on
 
 
 def test_bad_arguments_are_refused_clearly() -> None:
