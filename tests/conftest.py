@@ -9,7 +9,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from cache.backend import CacheBackend, InMemoryCache, RedisCache
+from cache.backend import CacheBackend, InMemoryCache, NearCache, RedisCache
 from cache.backend.config import from_url
 from cache.backend.redis._client import close_sync_client
 from cache.backend.validation import RESERVED_PREFIX
@@ -124,7 +124,8 @@ def cluster_client(redis_cluster: RedisClusterServers) -> Iterator[RedisCluster]
     close_sync_client(client)
 
 
-ENGINES = ["memory", "redis", "valkey", "cluster"]
+#: "near": a NearCache over the session Redis server, its local tier live.
+ENGINES = ["memory", "redis", "valkey", "cluster", "near"]
 
 
 def _locks(engine: CacheBackend, raw: object | None) -> list[str]:
@@ -144,6 +145,11 @@ def backend(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[CacheB
     elif request.param in ("redis", "valkey"):
         raw = request.getfixturevalue(f"{request.param}_client")
         engine = RedisCache(request.getfixturevalue(f"{request.param}_server").url, strict=True)
+    elif request.param == "near":
+        raw = request.getfixturevalue("redis_client")
+        url = request.getfixturevalue("redis_server").url
+        engine = NearCache(RedisCache(url, strict=True), clock=clock)
+        assert engine.wait_live(10), "the near cache never subscribed"
     else:
         raw = request.getfixturevalue("cluster_client")
         engine = RedisCache(request.getfixturevalue("redis_cluster").url, cluster=True, strict=True)

@@ -134,7 +134,8 @@ class TracedCache(ProxyBackend):
     ) -> None:
         super().__init__(cache)
         self._tracer = trace.get_tracer(_SCOPE, tracer_provider=tracer_provider)
-        system = "redis" if type(cache).__name__ == "RedisCache" else "memory"
+        on_redis = type(cache).__name__ in ("RedisCache", "NearCache")  # no redis import here
+        system = "redis" if on_redis else "memory"
         self._attributes = {"db.system.name": system}
         namespace = getattr(cache, "namespace", "")
         if namespace:
