@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cache._types import MISSING
-from cache.advanced import CacheStatistics, CacheTag, InstrumentedCache
-from cache.backend import CacheBackend
+from cache.advanced import (
+    CachePolicy,
+    CacheStatistics,
+    CacheTag,
+    ContentTypeCacheManager,
+    InstrumentedCache,
+)
+from cache.backend import CacheBackend, RedisCache
 from cache.errors import CacheTypeError
 from cache.testing import FakeClock
+from cache.testing.redis_server import RedisServer
 
 
 def test_spec_example_invalidates_the_users_entries(backend: CacheBackend) -> None:
@@ -113,3 +122,37 @@ async def test_async_twins_agree_with_sync(backend: CacheBackend) -> None:
     assert await tags.aversions_match(versions)
     await tags.ainvalidate_tags({"x"})
     assert not await tags.aversions_match(versions)
+
+
+def test_issue_11_content_cached_while_the_server_hangs_is_not_sent_under_made_up_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hung server: the versions cannot be read, so no entry is sent under made-up ones.
+
+    Such an entry could never match, and sending it would wait on the hung
+    server a second time (the read of the versions already did).
+    """
+    server = RedisServer(tmp_path)
+    server.start()
+    engine = RedisCache(server.url, namespace="app")
+    sent: list[str] = []
+    store = engine.set_entry
+    monkeypatch.setattr(
+        engine, "set_entry", lambda key, *a, **k: sent.append(key) or store(key, *a, **k)
+    )
+    try:
+        manager = ContentTypeCacheManager(engine)
+        manager.register_policy("doc", CachePolicy(timeout=60, tags={"docs"}))
+        key = manager.cache_key("doc", 1)
+        server.pause()
+        try:
+            assert manager.cache_content("doc", 1, "body") == key  # degraded, not raised
+        finally:
+            server.resume()
+        assert sent == []
+        engine.outage.succeeded()  # forget the pause: no circuit left open
+        assert manager.cache_content("doc", 1, "body") == key
+        assert sent == [key] and manager.get_cached_content("doc", 1) == "body"
+    finally:
+        engine.close()
+        server.stop()

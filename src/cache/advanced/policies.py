@@ -15,7 +15,7 @@ from cache.advanced.envelope import Envelope
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.swr import StaleWhileRevalidateCache
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend.base import CacheBackend, check_backend
+from cache.backend.base import CacheBackend, check_backend, one_attempt
 from cache.backend.validation import check_headers, check_key, check_seconds
 from cache.errors import CacheTypeError, CacheValueError, UnknownContentTypeError
 
@@ -167,10 +167,23 @@ class ContentTypeCacheManager:
         extra_tags: Iterable[str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> str:
-        """Store ``content`` under its policy; return the cache key."""
+        """Store ``content`` under its policy; return the cache key.
+
+        One attempt (:func:`~cache.backend.base.one_attempt`): when the tags'
+        versions cannot be read, nothing is stored (an entry under made-up
+        versions never matches) and the server is not waited for again.
+        """
         policy = self.get_policy(content_type)
         key = self.cache_key(content_type, content_id, headers)
-        versions = self.tags.get_versions(self._all_tags(policy, extra_tags))
+        with one_attempt() as attempt:
+            versions = self.tags.get_versions(self._all_tags(policy, extra_tags))
+            if attempt.failed:
+                return key
+            self._store(key, content, policy, versions)
+        self.stats.record_set()
+        return key
+
+    def _store(self, key: str, content: Any, policy: CachePolicy, versions: dict[str, str]) -> None:
         now = self.clock()
         fresh = now + policy.timeout
         env = Envelope(content, fresh, fresh + policy.stale_while_revalidate, versions)
@@ -181,8 +194,6 @@ class ContentTypeCacheManager:
             raise type(exc)(
                 f"content of type {type(content).__name__} cannot be stored: {exc}"
             ) from None
-        self.stats.record_set()
-        return key
 
     def get_cached_content(
         self, content_type: str, content_id: str | int, headers: Mapping[str, str] | None = None
