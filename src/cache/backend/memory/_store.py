@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cache._clock import Clock
+from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._policy import EvictionPolicy
 from cache.backend.memory._record import EXPIRES, KEY, SIZE, VALUE, Record
 from cache.backend.memory._sizeof import estimate
@@ -55,6 +56,7 @@ class RecordStore:
     _refs: dict[str, tuple[str, ...]]
     _policy: EvictionPolicy
     _clock: Clock
+    _lock: WriteLock
     _sizeof: Callable[[Any], int] | None
     _bytes: int
     _capacity: int  # the entries the policy takes a full cache to hold
@@ -142,13 +144,21 @@ class RecordStore:
         entry[EXPIRES] = expires  # then VALUE: a racing reader never sees a stale deadline on it
         entry[VALUE] = value
 
-    def _store(self, key: str, value: Any, expires: float | bool | None, size: int) -> None:
-        """Do what ``set`` does with a measured value (bytes bounded only)."""
-        entry = self._data.get(key)
-        if entry is None:
-            if expires is not False:
-                self._insert(key, value, expires, size)
-        elif expires is False:
-            self._remove(entry)
-        else:
-            self._replace(entry, value, expires, size)
+    def _set_measured(self, key: str, value: Any, expires: float | bool | None) -> None:
+        """Do what ``set`` does, the value measured first, without the lock (bytes bounded only)."""
+        size = 0 if expires is False else self._measure(key, value)
+        lock = self._lock
+        if not lock.raw_acquire(False):
+            lock.wait()
+        try:
+            entry = self._data.get(key)
+            if entry is None:
+                if expires is not False:
+                    self._insert(key, value, expires, size)
+            elif expires is False:
+                self._remove(entry)
+            else:
+                assert size is not None
+                self._replace(entry, value, expires, size)
+        finally:
+            lock.release()
