@@ -7,12 +7,13 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any, Optional
 
 import pydantic
 import pytest
 
 from cache.backend import CacheBackend, CopyingCache, InMemoryCache, RedisCache, TypedSerializer
+from cache.backend.typed import annotated_types, register_types
 from cache.errors import CacheTypeError
 from cache.testing.redis_server import RedisClusterServers, RedisServer
 
@@ -126,3 +127,31 @@ def test_what_it_cannot_carry_is_refused_at_set_naming_the_fix(
 def test_only_dataclasses_and_models_can_be_registered() -> None:
     with pytest.raises(CacheTypeError, match="dataclasses or Pydantic"):
         TypedSerializer(types=[dict])
+
+
+@dataclasses.dataclass
+class Node:  # names itself through a field: the walk ends
+    name: str
+    children: list[Node]
+
+
+def test_the_classes_an_annotation_names_are_found_through_every_form() -> None:
+    assert set(annotated_types(list[Post] | None)) == {Post, Author}  # Post.author names Author
+    assert set(annotated_types(dict[str, tuple[Order, ...]])) == {Order}
+    assert set(annotated_types(Annotated[Optional[Node], "meta"])) == {Node}  # noqa: UP045
+    assert annotated_types(dict[str, list[int]]) == [] and annotated_types(None) == []
+
+
+def test_registered_types_are_known_to_every_serializer_of_the_process() -> None:
+    @dataclasses.dataclass
+    class Local:
+        when: dt.date
+
+    codec = TypedSerializer()
+    with pytest.raises(CacheTypeError, match="return annotation of the @cached function"):
+        codec.dumps(Local(dt.date(2026, 1, 1)))
+    register_types([Local])
+    back = TypedSerializer().loads(codec.dumps(Local(dt.date(2026, 1, 1))))
+    assert back == Local(dt.date(2026, 1, 1)) and type(back) is Local
+    with pytest.raises(CacheTypeError, match="dataclasses or Pydantic"):
+        register_types([int])
