@@ -46,15 +46,6 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
 
     Args:
         max_entries: Entries held before eviction starts (default 10,000).
-        max_bytes: If given, the bound on the sum of the values' sizes, kept
-            by the same eviction as ``max_entries`` (both hold). A value
-            larger than the bound alone is refused with ``CacheValueError``;
-            the key keeps what it held and nothing is evicted for it.
-        sizeof: The size of a value in bytes, called once per write (never on
-            a read), without the lock (it must not call the cache). By default
-            ``sys.getsizeof`` of the value and of everything it reaches; under
-            ``CopyingCache`` the values are the serializer's bytes, so that is
-            their encoded length (plus 33).
         default_timeout: Seconds an entry lives when ``set`` gets
             ``timeout=None``; ``None`` (the default) means until evicted.
         clock: Monotonic seconds; inject ``cache.testing.FakeClock`` in tests.
@@ -62,6 +53,15 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
             every this many seconds until :meth:`close`. Otherwise expired
             entries are dropped when read, when eviction meets them, or by an
             explicit ``cleanup_expired()``.
+        max_bytes: If given, the bound on the sum of the values' sizes, kept
+            by the same eviction as ``max_entries`` (both hold). A value
+            larger than the bound alone is refused with ``CacheValueError``;
+            the key keeps what it held and nothing is evicted for it.
+        sizeof: The size of a value in bytes, called once per write (never on
+            a read); it must not call the cache (``incr`` holds the lock). By default
+            ``sys.getsizeof`` of the value and of everything it reaches; under
+            ``CopyingCache`` the values are the serializer's bytes, so that is
+            their encoded length (plus 33).
 
     Eviction is S3-FIFO under a TinyLFU admission filter (``_tinylfu``): new
     keys enter a small FIFO queue, and one leaving it unhit enters the main
