@@ -136,3 +136,14 @@ def test_cache_url_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None
 def test_bad_urls_name_the_bad_part(url: str, message: str) -> None:
     with pytest.raises(CacheConfigError, match=message.replace("?", r"\?").replace("+", r"\+")):
         from_url(url)
+
+
+def test_memory_url_bounds_bytes(open_url: Callable[[str], CacheBackend]) -> None:
+    backend = open_url("memory://?max_bytes=1000")
+    assert isinstance(backend, InMemoryCache) and backend.max_bytes == 1_000
+    backend.set("k", "v")
+    assert backend.info()["bytes"] > 0
+    with pytest.raises(CacheConfigError, match="max_bytes='0' must be positive"):
+        from_url("memory://?max_bytes=0")
+    with pytest.raises(CacheConfigError, match="max_bytes='1kB' must be an integer"):
+        from_url("memory://?max_bytes=1kB")

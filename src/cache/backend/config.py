@@ -3,7 +3,7 @@
 Schemes:
 
 - ``memory://`` — an :class:`~cache.backend.InMemoryCache`; options
-  ``max_entries``, ``default_timeout``, ``sweep_interval``, and ``serializer``
+  ``max_entries``, ``max_bytes``, ``default_timeout``, ``sweep_interval``, and ``serializer``
   (``json``, ``msgpack``, ``typed``) to store serialized copies, as Redis
   would (:class:`~cache.backend.CopyingCache`).
 - ``redis://`` and ``rediss://`` (TLS), ``unix:///path/to/redis.sock`` — a
@@ -113,6 +113,7 @@ _MEMORY_OPTIONS: dict[str, Callable[[str], Any]] = {
     "max_entries": _number(int, "max_entries", positive=True),
     "default_timeout": _timeout,
     "sweep_interval": _number(float, "sweep_interval", positive=True),
+    "max_bytes": _number(int, "max_bytes", positive=True),
 }
 _REDIS_OPTIONS: dict[str, Callable[[str], Any]] = {
     "namespace": str,
