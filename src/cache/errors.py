@@ -19,6 +19,7 @@ __all__ = [
     "SerializationError",
     "UnknownContentTypeError",
     "UnknownWarmingTaskError",
+    "ValueTooLargeError",
 ]
 
 
@@ -32,6 +33,14 @@ class CacheTypeError(CacheError, TypeError):
 
 class CacheValueError(CacheError, ValueError):
     """An argument has the right type but an unusable value."""
+
+
+class ValueTooLargeError(CacheValueError):
+    """A value is larger than the engine's whole bound (``InMemoryCache(max_bytes=...)``).
+
+    Nothing was stored. ``@cached`` and the other features that store what
+    they computed treat it as "not cached" and return the value.
+    """
 
 
 class InvalidKeyError(CacheValueError):

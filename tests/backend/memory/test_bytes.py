@@ -283,20 +283,24 @@ def _hit_ratio(cache: InMemoryCache, trace: list[str]) -> float:
 
 
 @pytest.mark.parametrize(
-    ("trace", "entries"),
+    ("trace", "entries", "runs"),
     [
-        (workloads.zipf(50_000, 40_000), 1_000),
-        (workloads.scan_polluted(20_000, 40_000, 10_000, 4_000), 1_000),
-        (workloads.loop(1_011, 20_000), 200),
+        (workloads.zipf(50_000, 40_000), 1_000, 3),
+        (workloads.scan_polluted(20_000, 40_000, 10_000, 4_000), 1_000, 3),
+        (workloads.loop(1_011, 20_000), 200, 7),
     ],
     ids=["zipf", "scan", "loop"],
 )
 def test_a_bound_in_bytes_hits_as_often_as_the_same_bound_in_entries(
-    trace: list[str], entries: int
+    trace: list[str], entries: int, runs: int
 ) -> None:
-    """Values of one size: ``max_bytes`` for N of them keeps what ``max_entries=N`` keeps."""
-    by_entries = statistics.median(_hit_ratio(InMemoryCache(entries), trace) for _ in range(3))
+    """Values of one size: ``max_bytes`` for N of them keeps what ``max_entries=N`` keeps.
+
+    The median of several caches each (several seeds): on a loop a single
+    cache settles late about one time in twelve, so seven there.
+    """
+    by_entries = statistics.median(_hit_ratio(InMemoryCache(entries), trace) for _ in range(runs))
     by_bytes = statistics.median(
-        _hit_ratio(InMemoryCache(max_bytes=entries * 100, sizeof=len), trace) for _ in range(3)
+        _hit_ratio(InMemoryCache(max_bytes=entries * 100, sizeof=len), trace) for _ in range(runs)
     )
     assert by_bytes >= by_entries - 0.03

@@ -15,7 +15,7 @@ from cache.backend.memory._locks import WriteLock
 from cache.backend.memory._policy import EvictionPolicy
 from cache.backend.memory._record import EXPIRES, KEY, SIZE, VALUE, Record
 from cache.backend.memory._sizeof import estimate
-from cache.errors import CacheTypeError, CacheValueError
+from cache.errors import CacheTypeError, CacheValueError, ValueTooLargeError
 
 __all__ = ["RecordStore"]
 
@@ -76,7 +76,7 @@ class RecordStore:
         if type(size) is not int or size < 0:  # a bool or a float is no size either
             raise CacheTypeError(f"sizeof must return an int of 0 or more, got {size!r:.60}")
         if size > self.max_bytes:  # type: ignore[operator]  # set whenever sizeof is
-            raise CacheValueError(
+            raise ValueTooLargeError(
                 f"the value for key {key!r:.200} is {size:,} bytes by sizeof, more than "
                 f"max_bytes={self.max_bytes:,}: it was not stored, the key keeps what it held "
                 "and no other entry was evicted; raise max_bytes or keep such values elsewhere"
