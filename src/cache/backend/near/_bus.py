@@ -46,7 +46,7 @@ _MOST_KEYS = 10_000
 _MOST_PUBLISHERS = 10_000
 
 
-class LostError(Exception):
+class _LostError(Exception):
     """The subscription can no longer be trusted to deliver every message."""
 
 
@@ -214,7 +214,7 @@ class Bus:
                 if self.owed:
                     self._pay()
             if now - answered > 3 * self.heartbeat:
-                raise LostError(f"no reply to the heartbeat for {now - answered:.1f} s")
+                raise _LostError(f"no reply to the heartbeat for {now - answered:.1f} s")
 
     def _handle(self, message: dict[str, Any], pubsub: Any) -> None:
         kind = _text(message.get("type", ""))
@@ -226,7 +226,7 @@ class Bus:
             self.tier.flush(live=True)
             self._subscribed.set()
         elif kind in _UNSUBSCRIBED:
-            raise LostError(f"the server ended the subscription ({kind})")
+            raise _LostError(f"the server ended the subscription ({kind})")
         elif kind in _MESSAGES:
             self.received += 1
             self._deliver(_text(message.get("channel", "")), message.get("data"))
