@@ -499,3 +499,19 @@ async def test_an_unsafe_request_during_a_fetch_keeps_the_fetched_copy_out(
     after = await client.get("/page/race?slow=0.2")
     assert not after.headers["cache-status"].startswith("cache; hit")
     assert after.text != before.text and app.calls["/page/race"] == 2
+
+
+async def test_a_request_after_an_invalidation_never_shares_an_answer_begun_before_it(
+    site: tuple[App, CacheMiddleware, Client],
+) -> None:
+    """A GET in flight since before a POST returned is not handed to a GET after it (issue 11)."""
+    app, _, client = site
+    url = "/page/edited?slow=0.3"
+    first = asyncio.ensure_future(client.get(url))
+    while app.calls["/page/edited"] == 0:
+        await asyncio.sleep(0.005)  # the app is rendering the old page
+    assert (await client.post(url)).status_code == 200  # the edit: the URL is invalidated
+    later = await client.get(url)  # came after the edit returned, while the old render runs
+    assert (await first).text.startswith("/page/edited #1")
+    assert later.text.startswith("/page/edited #2")
+    assert (await client.get(url)).text.startswith("/page/edited #2")  # and that one is kept

@@ -165,8 +165,19 @@ class AsyncSingleFlight:
         run = self._runs.get(key)
         return run is not None and not run.vacant
 
-    async def do(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
-        """Return ``await fn()``, or the result of the run already under way for ``key``."""
+    async def do(
+        self,
+        key: str,
+        fn: Callable[[], Awaitable[Any]],
+        recheck: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Return ``await fn()``, or the result of the run already under way for ``key``.
+
+        ``recheck`` (with ``fresh``): given the value of a run that began
+        before this call, return a value this caller may take (e.g. the
+        stored copy, read again and found still valid), or None to share
+        the next run.
+        """
         since, run = time.monotonic(), self._runs.get(key)
         while True:
             if run is None:
@@ -187,6 +198,10 @@ class AsyncSingleFlight:
                 joined.waiters -= 1
             if not self.fresh or joined.started >= since:
                 return value
+            if recheck is not None:
+                checked = await recheck(value)
+                if checked is not None:
+                    return checked
             run = self._runs.get(key)  # a run begun before this call: share the next one
         return await self._lead(key, run, fn)
 

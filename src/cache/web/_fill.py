@@ -76,7 +76,10 @@ class Filler:
         self.invalidator = invalidator
         self.settings = settings
         self.clock = clock
-        self.flight = AsyncSingleFlight()
+        # fresh: a request that came while the app was being asked takes that
+        # answer only if its stored copy is still valid when it comes (no
+        # invalidation since the app was asked); else it asks again.
+        self.flight = AsyncSingleFlight(fresh=True)
 
     def judge(self, request: Cacheable) -> Judge:
         """Return the storability check of responses to ``request`` (RFC 9111 section 3)."""
@@ -103,11 +106,20 @@ class Filler:
         ``stored``: the copy held for the request, validated if it has
         validators; ``fallback``: it may answer if the app fails.
         """
-        leader = not self.flight.in_flight(key)
         streamed: list[bool] = []
-        outcome = await self.flight.do(
-            key, lambda: self._fetch(request, receive, send, key, stored, fallback, streamed)
-        )
+        asked: list[bool] = []
+
+        async def fetch() -> tuple[Captured | None, str, str]:
+            asked.append(True)
+            return await self._fetch(request, receive, send, key, stored, fallback, streamed)
+
+        async def recheck(
+            outcome: tuple[Captured | None, str, str],
+        ) -> tuple[Captured | None, str, str] | None:
+            return await self._still_valid(outcome, key)
+
+        outcome = await self.flight.do(key, fetch, recheck)
+        leader = bool(asked)
         if streamed:
             return  # the response went straight to this client
         captured, status, stored_as = outcome
@@ -124,6 +136,28 @@ class Filler:
         if not leader:
             status = _collapsed(status)
         await send_stored(request, send, captured, status, self.clock())
+
+    async def _still_valid(
+        self, outcome: tuple[Captured | None, str, str], key: str
+    ) -> tuple[Captured | None, str, str] | None:
+        """Return the answer if its stored copy is still valid; else None.
+
+        For a request that came while the app was being asked: it takes the
+        answer only if it is what the cache holds now (stored under its key,
+        or the stale copy it fell back to, under ``key``) and no
+        invalidation made that invalid since; else it asks again.
+        """
+        captured, _, stored_as = outcome
+        if captured is None:
+            return None
+        entry = await safely(self.cache.aget_entry(stored_as or key), None)
+        env = None if entry is None else Envelope.load(entry.value)
+        if env is None or entry is None or not self.manager.tags.matches(env.tags, entry.refs):
+            return None
+        held = Captured.from_record(env.value)
+        if (held.status, held.body) != (captured.status, captured.body):
+            return None  # not the answer: an uncached one, or replaced since
+        return outcome
 
     async def _fetch(
         self,
