@@ -24,6 +24,7 @@ from typing import Any
 from cache._clock import Clock
 from cache._types import Duration
 from cache.advanced import keyguard
+from cache.advanced._oversize import uncached_if_too_large
 from cache.advanced._refresher import Refresher
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
@@ -254,7 +255,8 @@ class StaleWhileRevalidateCache:
                 "generator returned an awaitable: use aget_with_swr for async generators"
             )
         if job.keeps(value):
-            self.cache.set_entry(job.key, *self._entry(job, value, versions, started))
+            with uncached_if_too_large(job.key):
+                self.cache.set_entry(job.key, *self._entry(job, value, versions, started))
         return value
 
     def _refresh_in_background(self, job: _Job, claimed: str | None, early: bool) -> None:
@@ -376,7 +378,8 @@ class StaleWhileRevalidateCache:
             if inspect.isawaitable(value):
                 value = await value
         if job.keeps(value):
-            await self.cache.aset_entry(job.key, *self._entry(job, value, versions, started))
+            with uncached_if_too_large(job.key):
+                await self.cache.aset_entry(job.key, *self._entry(job, value, versions, started))
         return value
 
     async def _arefresh_in_background(self, job: _Job, claimed: str | None, early: bool) -> None:

@@ -44,3 +44,15 @@ def test_async_too() -> None:
 
     asyncio.run(run())
     assert calls == [500, 500]
+
+
+def test_stale_while_revalidate_returns_it_too() -> None:
+    from cache.advanced import StaleWhileRevalidateCache
+
+    engine = InMemoryCache(max_bytes=100, sizeof=lambda stored: len(str(stored)))
+    swr = StaleWhileRevalidateCache(engine)
+    value, _ = swr.get_with_swr("big", lambda: "x" * 500, timeout=60, stale_timeout=60)
+    assert value == "x" * 500
+    again, _ = swr.get_with_swr("big", lambda: "y" * 500, timeout=60, stale_timeout=60)
+    assert again == "y" * 500  # nothing was kept: computed again
+    swr.close()

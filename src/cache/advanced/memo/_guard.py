@@ -14,15 +14,13 @@ processes, costs a hit nothing but a type check, and a miss no extra read
 from __future__ import annotations
 
 import contextlib
-import logging
 import secrets
 from typing import Any
 
 from cache._types import MISSING
+from cache.advanced._oversize import uncached_if_too_large
 from cache.backend.base import CacheBackend
-from cache.errors import BackendUnavailableError, CacheError, ValueTooLargeError
-
-log = logging.getLogger("cache.cached")
+from cache.errors import BackendUnavailableError, CacheError
 
 __all__ = [
     "MARK",
@@ -97,10 +95,6 @@ async def aunfence(backend: CacheBackend, key: str, fenced: Any, seen: Any) -> N
             await backend.adelete_if_equals(key, fenced)
 
 
-def _too_large(key: str, exc: ValueTooLargeError) -> None:
-    log.warning("@cached result for %r not stored: %s", key, exc)
-
-
 def store_over(backend: CacheBackend, key: str, seen: Any, value: Any, timeout: float) -> bool:
     """Store ``value`` only if ``key`` still holds ``seen`` (a mark, or MISSING); True if stored."""
     if seen is REFUSED:
@@ -110,11 +104,9 @@ def store_over(backend: CacheBackend, key: str, seen: Any, value: Any, timeout: 
             return False  # invalidated again, or stored by another caller, since it was seen
     except BackendUnavailableError:
         return False  # a result not stored costs time, never correctness: the read goes on
-    try:
+    with uncached_if_too_large(key):  # larger than the engine's whole bound: not cached
         return backend.add(key, value, timeout)
-    except ValueTooLargeError as exc:  # larger than the engine's whole bound: not cached
-        _too_large(key, exc)
-        return False
+    return False
 
 
 async def astore_over(
@@ -128,11 +120,9 @@ async def astore_over(
             return False
     except BackendUnavailableError:
         return False
-    try:
+    with uncached_if_too_large(key):
         return await backend.aadd(key, value, timeout)
-    except ValueTooLargeError as exc:
-        _too_large(key, exc)
-        return False
+    return False
 
 
 def invalidate(backend: CacheBackend, key: str, mark_timeout: float) -> bool:
