@@ -23,7 +23,6 @@ import redis
 
 from cache.advanced import CacheInvalidator
 from cache.backend import NearCache, RedisCache
-from cache.testing.redis_server import RedisServer
 from tests.backend.near import workers
 
 READERS = 3
@@ -80,16 +79,18 @@ def delays(writes: list[Write], reads: list[workers.Read]) -> list[float]:
 
 
 def test_no_process_serves_what_another_invalidated(
-    redis_server: RedisServer, redis_client: redis.Redis, pool: ProcessPoolExecutor
+    request: pytest.FixtureRequest, server_url: str, pool: ProcessPoolExecutor
 ) -> None:
-    url = f"{redis_server.url}?namespace=procs&local_cache=1000&local_ttl={LOCAL_TTL}"
-    writer = NearCache(RedisCache(redis_server.url, namespace="procs"), local_ttl=LOCAL_TTL)
+    raw = redis.Redis.from_url(server_url)  # the server of the test's kind: Redis, then Valkey
+    request.addfinalizer(raw.close)
+    url = f"{server_url}?namespace=procs&local_cache=1000&local_ttl={LOCAL_TTL}"
+    writer = NearCache(RedisCache(server_url, namespace="procs"), local_ttl=LOCAL_TTL)
     try:
         assert writer.wait_live(10)
         start = time.monotonic() + 3.0  # the readers are subscribed by then
         futures = [pool.submit(workers.read_until, url, start, start + 4.0) for _ in range(READERS)]
         time.sleep(max(0.0, start + 0.3 - time.monotonic()))
-        writes = write(writer, rounds=40, raw=redis_client)
+        writes = write(writer, rounds=40, raw=raw)
         results = [future.result(timeout=60) for future in futures]
     finally:
         writer.close()
