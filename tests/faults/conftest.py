@@ -34,10 +34,11 @@ def make_server(
         server.stop()
 
 
-@pytest.fixture
-def fault_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
-    """A three-node cluster of this test's own; the others answer while one node is down."""
-    cluster = RedisClusterServers(tmp_path, "--cluster-require-full-coverage", "no")
+@pytest.fixture(params=list(SERVERS))
+def fault_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """A three-node cluster of this test's own (Redis, then Valkey), answering with a node down."""
+    binary = valkey_binary() if request.param == "valkey" else None
+    cluster = RedisClusterServers(tmp_path, "--cluster-require-full-coverage", "no", binary=binary)
     cluster.start()
     yield cluster
     cluster.stop()

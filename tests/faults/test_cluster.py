@@ -58,6 +58,11 @@ def node_fault(cluster: RedisClusterServers) -> Fault:
     return Fault(node.kill, heal)
 
 
+def _kind(cluster: RedisClusterServers) -> str:
+    """Return "valkey " on Valkey, else "": the report's lines say where the scenario ran."""
+    return "valkey " if cluster.version.lower().startswith("valkey") else ""
+
+
 def halt(cluster: RedisClusterServers) -> None:
     for node in cluster.nodes:
         node.kill()
@@ -75,7 +80,7 @@ def cluster_failures(ledger: Ledger) -> list[str]:
 
 def test_threads_around_a_dead_node(fault_cluster: RedisClusterServers, fault_report: Path) -> None:
     backend = RedisCache(fault_cluster.url, cluster=True, socket_timeout=SOCKET_TIMEOUT)
-    ledger = Ledger("cluster, 8 threads, node killed")
+    ledger = Ledger(f"{_kind(fault_cluster)}cluster, 8 threads, node killed")
     work = Workloads(backend, ledger, workers=8)
     try:
         run_threads(
@@ -97,7 +102,7 @@ async def test_tasks_around_a_dead_node(
     fault_cluster: RedisClusterServers, fault_report: Path
 ) -> None:
     backend = RedisCache(fault_cluster.url, cluster=True, socket_timeout=SOCKET_TIMEOUT)
-    ledger = Ledger("cluster, 50 tasks, node killed")
+    ledger = Ledger(f"{_kind(fault_cluster)}cluster, 50 tasks, node killed")
     work = Workloads(backend, ledger, workers=50)
     try:
         await run_tasks(
