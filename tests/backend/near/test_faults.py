@@ -23,12 +23,16 @@ from cache.errors import BackendUnavailableError
 from cache.testing.redis_server import RedisServer
 from tests.backend.near.conftest import caught_up, eventually
 from tests.backend.near.link import Link
+from tests.server_kinds import valkey_binary
 
 
-@pytest.fixture(scope="module")
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A server of this module's own, to pause and to set users on."""
-    server = RedisServer(Path(tmp_path_factory.mktemp("near-faults")))
+@pytest.fixture(scope="module", params=["redis", "valkey"])
+def own_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
+    """A server of this module's own (Redis, then Valkey), to pause and to set users on."""
+    binary = valkey_binary() if request.param == "valkey" else None
+    server = RedisServer(Path(tmp_path_factory.mktemp("near-faults")), binary=binary)
     server.start()
     yield server
     server.stop()
