@@ -209,7 +209,7 @@ class Bus:
                 answered = now
                 self._handle(message, pubsub)
             if now - pinged >= self.heartbeat:
-                _ping(pubsub, self.sharded)
+                _ping(pubsub)
                 pinged = now
                 if self.owed:
                     self._pay()
@@ -257,12 +257,14 @@ class Bus:
             self.tier.invalidate(str(key) for key in keys)
 
 
-def _node_pubsubs(pubsub: Any, sharded: bool) -> list[Any]:
-    return list(pubsub.node_pubsub_mapping.values()) if sharded else [pubsub]
+def _node_pubsubs(pubsub: Any) -> list[Any]:
+    """Return the pub/sub objects holding connections: one per shard on a cluster."""
+    mapping = getattr(pubsub, "node_pubsub_mapping", None)
+    return [pubsub] if mapping is None else list(mapping.values())
 
 
-def _ping(pubsub: Any, sharded: bool) -> None:
-    for node in _node_pubsubs(pubsub, sharded):  # one connection per shard on a cluster
+def _ping(pubsub: Any) -> None:
+    for node in _node_pubsubs(pubsub):
         node.ping()
 
 
@@ -271,7 +273,7 @@ _ORIGINAL_RETRY = "_cache_near_retry"
 
 def _no_retries(pubsub: Any) -> None:
     """Let a reset of the listener's connections raise instead of reconnecting quietly."""
-    for node in _node_pubsubs(pubsub, hasattr(pubsub, "node_pubsub_mapping")):
+    for node in _node_pubsubs(pubsub):
         connection = getattr(node, "connection", None)
         if connection is not None and not hasattr(connection, _ORIGINAL_RETRY):
             setattr(connection, _ORIGINAL_RETRY, connection.retry)
@@ -280,7 +282,7 @@ def _no_retries(pubsub: Any) -> None:
 
 def _close(pubsub: Any) -> None:
     """Close ``pubsub``; its connections get their retry policy back (they go back to the pool)."""
-    for node in _node_pubsubs(pubsub, hasattr(pubsub, "node_pubsub_mapping")):
+    for node in _node_pubsubs(pubsub):
         connection = getattr(node, "connection", None)
         if connection is not None and hasattr(connection, _ORIGINAL_RETRY):
             connection.retry = getattr(connection, _ORIGINAL_RETRY)
