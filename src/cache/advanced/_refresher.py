@@ -11,7 +11,6 @@ process saves readers the round trip while this process already refreshes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import threading
 import time
@@ -20,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from cache.backend.base import LOST_LEASES, Attempt, CacheBackend, one_attempt
+from cache.advanced._releaser import agive_back, give_back, lost
+from cache.backend.base import CacheBackend, one_attempt
 from cache.errors import CacheError
 
 __all__ = ["LEASE", "Refresher", "Renewal", "lease_for"]
@@ -53,7 +53,7 @@ class Renewal:
 
         A renewal still under way when the holder released the lock may land
         after the release and take the lock again: it is given back at once,
-        or noted lost if that cannot be confirmed.
+        or noted lost (and given back later) if that cannot be confirmed.
         """
         try:
             return self.cache.lease(self.key, self.token, self.lease)
@@ -61,11 +61,7 @@ class Renewal:
             return True
         finally:
             if self._stop.is_set():
-                with one_attempt() as attempt, contextlib.suppress(CacheError):
-                    try:
-                        self.cache.delete_if_equals(self.key, self.token)
-                    finally:
-                        _note_lost(attempt, self.token)
+                give_back(self.cache, self.key, self.token, self.lease)
 
     async def arenew(self) -> bool:
         """Async :meth:`renew`."""
@@ -75,11 +71,7 @@ class Renewal:
             return True
         finally:
             if self._stop.is_set():
-                with one_attempt() as attempt, contextlib.suppress(CacheError):
-                    try:
-                        await self.cache.adelete_if_equals(self.key, self.token)
-                    finally:
-                        _note_lost(attempt, self.token)
+                await agive_back(self.cache, self.key, self.token, self.lease)
 
     def start(self) -> None:
         """Renew from a daemon thread."""
@@ -115,15 +107,6 @@ class Renewal:
             self._task.cancel()
 
 
-def _note_lost(attempt: Attempt, token: str, sent: bool = False) -> None:
-    """Note ``token``'s lease as held by nobody if a call of ``attempt`` failed.
-
-    ``sent``: only a call sent counts (a lease request never sent takes no lock).
-    """
-    if attempt.failures if sent else attempt.failed:
-        LOST_LEASES.add(token)
-
-
 class Refresher:
     """Run refreshes in the background, at most one per lock at a time.
 
@@ -135,6 +118,7 @@ class Refresher:
     def __init__(self, cache: CacheBackend, lock_timeout: float, max_workers: int) -> None:
         self.cache = cache
         self.lock_timeout = lease_for(lock_timeout)
+        self._claim_timeout = lock_timeout  # a read's claim lives this long until renewed
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="cache-swr")
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
@@ -167,7 +151,8 @@ class Refresher:
         with one_attempt() as attempt:
             if self.cache.lease(lock, token, self.lock_timeout):
                 return token
-            _note_lost(attempt, token, sent=True)  # a failed request may still be applied
+            if attempt.failures:  # a request sent that failed may still be applied
+                lost(self.cache, lock, token, self.lock_timeout)
         self._unclaim_here(lock)
         return None
 
@@ -181,7 +166,8 @@ class Refresher:
         with one_attempt() as attempt:
             if await self.cache.alease(lock, token, self.lock_timeout):
                 return token
-            _note_lost(attempt, token, sent=True)
+            if attempt.failures:
+                lost(self.cache, lock, token, self.lock_timeout)
         self._unclaim_here(lock)
         return None
 
@@ -191,6 +177,7 @@ class Refresher:
         if token is None:
             return
         renewal = Renewal(self.cache, lock, token, self.lock_timeout)
+        lifetime = self.lock_timeout if claimed is None else self._claim_timeout
 
         def run() -> None:
             if claimed is not None:  # a read's claim lives lock_timeout: make it a lease
@@ -200,11 +187,7 @@ class Refresher:
                 refresh()
             finally:
                 renewal.stop()
-                with one_attempt() as attempt, contextlib.suppress(CacheError):
-                    try:  # unconfirmed: this process's waiters break it, others wait a lease
-                        self.cache.delete_if_equals(lock, token)
-                    finally:
-                        _note_lost(attempt, token)
+                give_back(self.cache, lock, token, lifetime)  # or owe it, if unconfirmed
                 self._unclaim_here(lock)
 
         future = self._executor.submit(run)
@@ -219,6 +202,7 @@ class Refresher:
         if token is None:
             return
         renewal = Renewal(self.cache, lock, token, self.lock_timeout)
+        lifetime = self.lock_timeout if claimed is None else self._claim_timeout
 
         async def run() -> None:
             if claimed is not None:
@@ -228,11 +212,7 @@ class Refresher:
                 await refresh()
             finally:
                 renewal.stop()
-                with one_attempt() as attempt, contextlib.suppress(CacheError):
-                    try:
-                        await self.cache.adelete_if_equals(lock, token)
-                    finally:
-                        _note_lost(attempt, token)
+                await agive_back(self.cache, lock, token, lifetime)
                 self._unclaim_here(lock)
 
         # A fresh context: the refresh is no part of the attempt of the read that started it.

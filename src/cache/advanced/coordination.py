@@ -14,7 +14,6 @@ Used by the HTTP middlewares, stale-while-revalidate and ``@cached``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import threading
 import time
@@ -23,9 +22,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from cache.advanced._refresher import LEASE, Renewal, lease_for
+from cache.advanced._releaser import agive_back, give_back
 from cache.backend.base import LOST_LEASES, CacheBackend, Entry, one_attempt
 from cache.backend.validation import reserved_key
-from cache.errors import CacheError
 
 T = TypeVar("T")
 
@@ -368,22 +367,14 @@ class FillLock(Generic[T]):
 
         A release the backend cannot confirm is not an error here: the token
         joins :data:`~cache.backend.base.LOST_LEASES`, so that this process's
-        waiters break the lock at once; others wait at most one lease.
+        waiters break the lock at once, and the process keeps giving the
+        lease back in the background: waiters of other processes get the
+        lock as soon as the server answers again.
         """
         if self._stop():
-            with one_attempt() as attempt, contextlib.suppress(CacheError):
-                try:
-                    self.cache.delete_if_equals(self.key, self.token)
-                finally:
-                    if attempt.failed:
-                        LOST_LEASES.add(self.token)
+            give_back(self.cache, self.key, self.token, self.lock_timeout)
 
     async def arelease(self) -> None:
         """Async :meth:`release`."""
         if self._stop():
-            with one_attempt() as attempt, contextlib.suppress(CacheError):
-                try:
-                    await self.cache.adelete_if_equals(self.key, self.token)
-                finally:
-                    if attempt.failed:
-                        LOST_LEASES.add(self.token)
+            await agive_back(self.cache, self.key, self.token, self.lock_timeout)

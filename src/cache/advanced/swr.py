@@ -26,12 +26,13 @@ from cache._types import Duration
 from cache.advanced import keyguard
 from cache.advanced._oversize import uncached_if_too_large
 from cache.advanced._refresher import Refresher
+from cache.advanced._releaser import agive_back, give_back, lost
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
 from cache.advanced.keyguard import guard_key, guard_tag
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend.base import LOST_LEASES, CacheBackend, Claim, Entry, current_attempt, one_attempt
+from cache.backend.base import CacheBackend, Claim, Entry, current_attempt, one_attempt
 from cache.backend.validation import MAX_KEY_LENGTH, check_key, check_seconds, reserved_key
 from cache.errors import CacheTypeError
 
@@ -144,13 +145,12 @@ class StaleWhileRevalidateCache:
         now, env = self._clock(), self._read(entry)
         claimed = claim.token if claim is not None and entry.claimed else None
         if claim is not None and (attempt := current_attempt()) is not None and attempt.failures:
-            LOST_LEASES.add(claim.token)  # a paused server may take it when it resumes
+            # A paused server may take it when it resumes: owe its release.
+            lost(self.cache, claim.key, claim.token, claim.timeout)
         if env is not None and env.is_servable(now) and not env.is_fresh(now):
             return _Look(env, stale=True, refresh=True, claimed=claimed)
         # A lock the read took but does not need (backend and clock disagree by a
-        # hair, or the entry was invalidated) is given back: lost if that fails.
-        if claimed is not None:
-            LOST_LEASES.add(claimed)
+        # hair, or the entry was invalidated) is given back: owed if that fails.
         if env is not None and env.is_fresh(now):
             return _Look(env, refresh=self._should_refresh_early(env, now), give_back=claimed)
         return _Look(None, give_back=claimed)
@@ -205,7 +205,7 @@ class StaleWhileRevalidateCache:
         # Entry, tag versions and refresh lock: one read.
         look = self._look(self.cache.get_entry(job.key, claim), claim)
         if look.give_back is not None:
-            self.cache.delete_if_equals(self._lock_key(job.key), look.give_back)
+            give_back(self.cache, self._lock_key(job.key), look.give_back, self.lock_timeout)
         if look.env is None:
             value = self._flight.do(job.key, lambda: self._fill(job))
             self.stats.record_miss(time.perf_counter() - started)
@@ -333,7 +333,7 @@ class StaleWhileRevalidateCache:
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         look = self._look(await self.cache.aget_entry(job.key, claim), claim)
         if look.give_back is not None:
-            await self.cache.adelete_if_equals(self._lock_key(job.key), look.give_back)
+            await agive_back(self.cache, self._lock_key(job.key), look.give_back, self.lock_timeout)
         if look.env is None:
             value = await self._aflight.do(job.key, lambda: self._afill(job))
             self.stats.record_miss(time.perf_counter() - started)

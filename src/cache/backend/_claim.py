@@ -11,6 +11,7 @@ once at most: no longer than the socket timeout and a margin.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -40,6 +41,9 @@ class Attempt:
     failed: set[str] = field(default_factory=set)
     #: Calls sent that failed (a server may still apply them: a paused one resumes).
     failures: int = 0
+    #: Background work nobody waits for (giving back a lost lease): its calls
+    #: are sent even through an open circuit, to learn when the server answers.
+    background: bool = False
 
     def gave_up(self, scope: str = "") -> bool:
         """Return True if a call to ``scope`` failed in this operation."""
@@ -60,17 +64,18 @@ def current_attempt() -> Attempt | None:
 
 
 @contextlib.contextmanager
-def one_attempt() -> Iterator[Attempt]:
+def one_attempt(background: bool = False) -> Iterator[Attempt]:
     """Run the block as one attempt (an enclosing one, if any, goes on: nested blocks join it).
 
     A thread starts outside any attempt; an asyncio task inherits its
     creator's, so background work starts its tasks in a fresh context.
+    ``background``: a new attempt is :attr:`Attempt.background`.
     """
     outer = _ATTEMPT.get()
     if outer is not None:
         yield outer
         return
-    attempt = Attempt()
+    attempt = Attempt(background=background)
     token = _ATTEMPT.set(attempt)
     try:
         yield attempt
@@ -125,12 +130,20 @@ class LostLeases:
     restarting with its data) or a caller whose lease request timed out (a
     paused server applies it when it resumes) adds its token: a waiter of this
     process that finds the lock under such a token removes it at once instead
-    of waiting for the lease to run out. Bounded: the oldest tokens go first.
+    of waiting for the lease to run out (and the process gives the lease back
+    in the background, for the waiters of other processes). Bounded: the
+    oldest tokens go first. A forked child keeps the tokens: nobody holds
+    those leases there either.
     """
 
     def __init__(self, size: int = 16_384) -> None:
         self.size = size
         self._tokens: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        # A thread of the parent may hold the lock at the fork: the child's is new.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
         self._lock = threading.Lock()
 
     def add(self, token: str) -> None:

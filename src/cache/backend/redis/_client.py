@@ -262,11 +262,14 @@ class OutagePolicy:
         Also False when a call to ``scope`` already failed in the running
         attempt (:func:`~cache.backend.base.one_attempt`): an operation waits
         on a failing server once at most. Raises instead when the call is
-        strict or must apply.
+        strict or must apply. A background attempt's call (giving back a lost
+        lease: nobody waits for it) is tried through an open circuit: it
+        learns first that the server answers again, and closes the circuit.
         """
         attempt = current_attempt()
         gave_up = attempt is not None and attempt.gave_up(scope)
-        if not gave_up and not (self._open_until and self._open(scope)):
+        probing = attempt is not None and attempt.background
+        if not gave_up and (probing or not (self._open_until and self._open(scope))):
             return True
         if attempt is not None:
             attempt.note(scope, sent=False)  # not sent: the operation goes on without it
