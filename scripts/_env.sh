@@ -48,3 +48,12 @@ ensure_chromium() {
         _apt_install chromium
     fi
 }
+
+# The optional compiled core (scripts/build-compiled): a C compiler and the Python headers.
+ensure_compiler() {
+    local include
+    include=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+    if ! command -v gcc >/dev/null || [ ! -f "$include/Python.h" ]; then
+        _apt_install gcc python3-dev
+    fi
+}

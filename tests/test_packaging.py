@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -18,6 +19,7 @@ def test_the_wheel_holds_only_the_package(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
         timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "TAGCACHE_COMPILE"},
     )
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -37,3 +39,6 @@ def test_the_wheel_holds_only_the_package(tmp_path: Path) -> None:
         assert "uPlot 1.6.32" in archive.read("cache/web/static/uplot/VERSION").decode()
         assert "MIT License" in archive.read("cache/web/static/uplot/LICENSE").decode()
     assert not [n for n in names if "/demo/" in n or "/tests/" in n or "__pycache__" in n]
+    # Pure Python unless TAGCACHE_COMPILE=1 asks for the compiled core (hatch_build.py).
+    assert wheel.name.endswith("-py3-none-any.whl")
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".c"))]

@@ -12,6 +12,7 @@ from cache._types import MISSING, Missing, Timeout
 from cache.backend.base import CacheBackend, Claim, Entry, check_claim, check_lease
 from cache.backend.memory._index import MemoryIndexMixin
 from cache.backend.memory._locks import WriteLock
+from cache.backend.memory._native import DefaultTimeout, bind_core, getstate, setstate
 from cache.backend.memory._policy import EvictionPolicy
 from cache.backend.memory._record import EXPIRES, FREQ, VALUE, Record
 from cache.backend.memory._sorted_index import SortedIndex
@@ -70,6 +71,12 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
     A hit costs one dict lookup and one counter increment and takes no lock.
     """
 
+    #: Seconds an entry lives when ``set`` gets ``timeout=None`` (None: until evicted).
+    default_timeout = DefaultTimeout()
+    _default_timeout: float | None
+    # A copy gets its own compiled core (_native.py); pickling still fails on the lock.
+    __getstate__, __setstate__ = getstate, setstate
+
     def __init__(
         self,
         max_entries: int = DEFAULT_MAX_ENTRIES,
@@ -92,6 +99,7 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
         self._stop_sweeper: threading.Event | None = None
         if sweep_interval is not None:
             self._stop_sweeper = start_sweeper(self, sweep_interval)
+        self._core = bind_core(self)  # None: the pure engine
 
     def info(self) -> dict[str, Any]:
         """Return the engine, entries held, the cap and evictions so far.
@@ -103,6 +111,7 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
             "entries": len(self),
             "max_entries": self.max_entries,
             "evictions": self.evictions,
+            "compiled": self._core is not None,  # get and set run the compiled core
         }
         if self._sizeof is not None:
             info["bytes"], info["max_bytes"] = self._bytes, self.max_bytes
@@ -182,7 +191,7 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
         # Inline fast paths for the common timeouts (None, a positive number):
         # a call to _expires_at costs more than the rest of an update.
         if timeout is None:
-            ttl = self.default_timeout
+            ttl = self._default_timeout
             expires: float | bool | None = None if ttl is None else self._clock() + ttl
         elif (type(timeout) is int or type(timeout) is float) and 0 < timeout < _INF:
             expires = self._clock() + timeout
@@ -368,7 +377,7 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
 
     def _expires_at(self, timeout: Timeout) -> float | bool | None:
         """Return the deadline for ``timeout``, None for never, False for "do not store"."""
-        ttl = self.default_timeout if timeout is None else resolve_timeout(timeout, None)
+        ttl = self._default_timeout if timeout is None else resolve_timeout(timeout, None)
         if ttl is None:
             return None
         if ttl <= 0:
@@ -379,3 +388,5 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
         """Stop the background sweeper, if any."""
         if self._stop_sweeper is not None:
             self._stop_sweeper.set()
+
+    _pure_get, _pure_set = get, set  # the class's own, which bind_core's core stands in for
