@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from benchmarks import workloads
 from cache.backend.memory._record import FREQ, KEY, SLOT, Record
 from cache.backend.memory._sketch import FrequencySketch
-from cache.backend.memory._tinylfu import S3FIFOTinyLFU
+from cache.backend.memory._tinylfu import WindowTinyLFU
 
 SMALL, PROBATION, PROTECTED = 0, 1, 2
 
@@ -13,21 +14,21 @@ def record(key: str, expires: float | None = None) -> Record:
     return [key, expires, 0, key, None]
 
 
-def admit(policy: S3FIFOTinyLFU, *keys: str) -> list[Record]:
+def admit(policy: WindowTinyLFU, *keys: str) -> list[Record]:
     records = [record(k) for k in keys]
     for r in records:
         policy.admit(r)
     return records
 
 
-def evict(policy: S3FIFOTinyLFU, now: float = 0.0) -> str:
+def evict(policy: WindowTinyLFU, now: float = 0.0) -> str:
     """Take a victim and remove it, as the engine does; return its key."""
     victim = policy.victim(now)
     policy.forget(victim)
     return str(victim[KEY])
 
 
-def fill(policy: S3FIFOTinyLFU, keys: list[str]) -> dict[str, Record]:
+def fill(policy: WindowTinyLFU, keys: list[str]) -> dict[str, Record]:
     """Insert keys as the engine does: evict first when full."""
     held: dict[str, Record] = {}
     for key in keys:
@@ -60,7 +61,7 @@ def test_sketch_rows_depend_on_a_seed_drawn_per_sketch() -> None:
 
 
 def test_new_keys_wait_in_the_small_queue_and_the_cache_fills_the_main_area() -> None:
-    policy = S3FIFOTinyLFU(10, seed=1)
+    policy = WindowTinyLFU(10, seed=1)
     held = fill(policy, [f"k{i}" for i in range(11)])
     assert len(held) == 10
     assert policy._lens[SMALL] + policy._lens[PROBATION] == 10
@@ -68,7 +69,7 @@ def test_new_keys_wait_in_the_small_queue_and_the_cache_fills_the_main_area() ->
 
 
 def test_a_hit_in_the_small_queue_promotes_to_protected() -> None:
-    policy = S3FIFOTinyLFU(10, seed=1)
+    policy = WindowTinyLFU(10, seed=1)
     held = fill(policy, [f"k{i}" for i in range(10)])
     held["k0"][FREQ] = 1
     assert evict(policy) != "k0"
@@ -76,7 +77,7 @@ def test_a_hit_in_the_small_queue_promotes_to_protected() -> None:
 
 
 def test_a_frequent_key_is_kept_against_a_stream_of_one_off_keys() -> None:
-    policy = S3FIFOTinyLFU(50, seed=3)
+    policy = WindowTinyLFU(50, seed=3)
     held: dict[str, Record] = {}
     for i in range(5_000):
         key = "hot" if i % 5 == 0 else f"once{i}"
@@ -90,7 +91,7 @@ def test_a_frequent_key_is_kept_against_a_stream_of_one_off_keys() -> None:
 
 
 def _loop_hit_ratio(seed: int) -> float:
-    policy = S3FIFOTinyLFU(100, seed=seed)
+    policy = WindowTinyLFU(100, seed=seed)
     held: dict[str, Record] = {}
     hits = 0
     for i in range(30_000):
@@ -114,7 +115,7 @@ def test_a_loop_longer_than_the_cache_keeps_part_of_it() -> None:
 
 
 def test_an_expired_record_is_taken_before_a_colder_live_one() -> None:
-    policy = S3FIFOTinyLFU(10, seed=1)
+    policy = WindowTinyLFU(10, seed=1)
     short = record("short", expires=5.0)
     policy.admit(short)
     admit(policy, "live")
@@ -123,7 +124,7 @@ def test_an_expired_record_is_taken_before_a_colder_live_one() -> None:
 
 
 def test_forgotten_records_are_compacted_out_of_the_queues() -> None:
-    policy = S3FIFOTinyLFU(1_000)
+    policy = WindowTinyLFU(1_000)
     for i in range(50_000):
         (r,) = admit(policy, f"k{i}")
         policy.forget(r)
@@ -131,11 +132,35 @@ def test_forgotten_records_are_compacted_out_of_the_queues() -> None:
 
 
 def test_clear_forgets_records_counts_and_ghosts() -> None:
-    policy = S3FIFOTinyLFU(10, seed=1)
+    policy = WindowTinyLFU(10, seed=1)
     fill(policy, [f"k{i}" for i in range(30)])
     policy.clear()
     assert policy._lens == [0, 0, 0]
-    assert not policy._ghost_small and not policy._ghost_main
+    assert not policy._turned_away and not policy._evicted and policy._returns == 0.0
     (again,) = admit(policy, "k0")
     assert again[SLOT] == SMALL
     assert evict(policy) == "k0"
+
+
+def _drive(policy: WindowTinyLFU, trace: list[str]) -> None:
+    """Get-then-set on a miss, as the engine does, hits counted on the record."""
+    held: dict[str, Record] = {}
+    for key in trace:
+        if key in held:
+            held[key][FREQ] += 1
+            continue
+        if len(held) >= policy.capacity:
+            del held[evict(policy)]
+        (held[key],) = admit(policy, key)
+
+
+def test_the_window_grows_for_a_recency_stream_and_stays_small_for_a_loop() -> None:
+    recency = WindowTinyLFU(500, seed=1)
+    _drive(recency, workloads.recency(40_000, mean_age=200))
+    assert recency._window == 250  # at its bound, half the cache
+    loop = WindowTinyLFU(500, seed=1)
+    _drive(loop, workloads.loop(1_011, 40_000))
+    assert loop._window == 50  # at its floor: a loop's keys come back known to the sketch
+    zipf = WindowTinyLFU(500, seed=1)
+    _drive(zipf, workloads.zipf(20_000, 40_000))
+    assert zipf._window < 100

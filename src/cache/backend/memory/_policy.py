@@ -64,7 +64,7 @@ class AdaptiveS3FIFO:
     queue grows it, one from the main queue shrinks it) and send a returning
     key straight to the main queue. ``benchmarks/eviction_sim.py`` holds the
     comparison that chose it (issue 2). The engine shipped it until issue 14
-    (``_tinylfu.S3FIFOTinyLFU`` replaced it: it kept nothing of a loop longer
+    (``_tinylfu.WindowTinyLFU`` replaced it: it kept nothing of a loop longer
     than the cache); it stays as the "previous" row of that comparison.
     """
 

@@ -18,7 +18,7 @@ from cache.backend.memory._record import EXPIRES, FREQ, VALUE, Record
 from cache.backend.memory._sorted_index import SortedIndex
 from cache.backend.memory._store import RecordStore
 from cache.backend.memory._sweeper import start_sweeper
-from cache.backend.memory._tinylfu import S3FIFOTinyLFU
+from cache.backend.memory._tinylfu import WindowTinyLFU
 from cache.backend.validation import (
     MAX_KEY_LENGTH,
     check_default_timeout,
@@ -64,10 +64,11 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
             ``CopyingCache`` the values are the serializer's bytes, so that is
             their encoded length (plus 33).
 
-    Eviction is S3-FIFO under a TinyLFU admission filter (``_tinylfu``): new
-    keys enter a small FIFO queue, and one leaving it unhit enters the main
-    area only if a seeded frequency sketch has seen it more often than the
-    main area's next victim; ghosts resize the small queue, as ARC its lists.
+    Eviction is W-TinyLFU with a FIFO window (``_tinylfu``): new keys enter
+    the window, and one leaving it unhit enters the main area only if a seeded
+    frequency sketch has seen it more often than the main area's next victim;
+    the window grows (up to half the cache) while keys let go come back soon,
+    as they do in a recency stream, and shrinks (down to a tenth) otherwise.
     A hit costs one dict lookup and one counter increment and takes no lock.
     """
 
@@ -93,7 +94,7 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
         self._data: dict[str, Record] = {}
         self._lookup = self._data.get  # bound once: saves an attribute load per get
         self._lock = WriteLock()
-        self._policy: EvictionPolicy = S3FIFOTinyLFU(max_entries)
+        self._policy: EvictionPolicy = WindowTinyLFU(max_entries)
         self._indexes: dict[str, SortedIndex] = {}
         self._refs: dict[str, tuple[str, ...]] = {}  # refs of entries written by set_entry
         self._stop_sweeper: threading.Event | None = None
