@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from cache.advanced._releaser import RELEASER, Releaser
+from cache.advanced._releaser import RELEASER, SETTLE, Releaser
 from cache.backend import InMemoryCache, ProxyBackend, RedisCache
 from cache.backend.base import LOST_LEASES
 from cache.testing import FakeClock
@@ -104,6 +104,18 @@ def test_owed_releases_are_bounded_and_end_with_their_lock(down: RedisCache) -> 
     clock.advance(1)
     assert releaser.run() is None  # expired: dropped untried
     assert down.outage.errors == errors + 1
+
+
+def test_a_release_whose_request_may_still_land_waits_before_its_first_try(
+    down: RedisCache,
+) -> None:
+    clock = FakeClock()
+    releaser = Releaser(background=False, clock=clock)
+    releaser.owe(down, "lock", "t", lifetime=3, after=SETTLE)
+    errors = down.outage.errors
+    assert releaser.run() == 0.05 and down.outage.errors == errors  # not tried yet
+    clock.advance(SETTLE)
+    assert releaser.run() == 0.1 and down.outage.errors == errors + 1
 
 
 class _Broken(ProxyBackend):

@@ -22,7 +22,10 @@ def make_server(
     started: list[RedisServer] = []
 
     def make(appendonly: bool) -> RedisServer:
-        extra = ("--appendonly", "yes") if appendonly else ()
+        # appendfsync always: what the server acknowledged survives the SIGKILL. With the
+        # default (everysec) the AOF write waits while the fsync of each second runs, the
+        # replies do not, and a kill then undoes invalidations that had returned.
+        extra = ("--appendonly", "yes", "--appendfsync", "always") if appendonly else ()
         binary = valkey_binary() if request.param == "valkey" else None
         server = SERVERS[request.param](tmp_path, None, *extra, binary=binary)
         server.start()

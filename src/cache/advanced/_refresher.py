@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from cache.advanced._releaser import agive_back, give_back, lost
+from cache.advanced._releaser import SETTLE, agive_back, give_back, lost, taking
 from cache.backend.base import CacheBackend, one_attempt
 from cache.errors import CacheError
 
@@ -148,11 +148,15 @@ class Refresher:
         if claimed is not None:
             return claimed  # shortened to a lease by the refresh, off the reader's path
         token = uuid.uuid4().hex
-        with one_attempt() as attempt:
-            if self.cache.lease(lock, token, self.lock_timeout):
-                return token
-            if attempt.failures:  # a request sent that failed may still be applied
-                lost(self.cache, lock, token, self.lock_timeout)
+        try:
+            with one_attempt() as attempt, taking(self.cache, lock, token, self.lock_timeout):
+                if self.cache.lease(lock, token, self.lock_timeout):
+                    return token
+                if attempt.failures:  # a request sent that failed may still be applied
+                    lost(self.cache, lock, token, self.lock_timeout, SETTLE)
+        except BaseException:
+            self._unclaim_here(lock)
+            raise
         self._unclaim_here(lock)
         return None
 
@@ -163,11 +167,15 @@ class Refresher:
         if claimed is not None:
             return claimed
         token = uuid.uuid4().hex
-        with one_attempt() as attempt:
-            if await self.cache.alease(lock, token, self.lock_timeout):
-                return token
-            if attempt.failures:
-                lost(self.cache, lock, token, self.lock_timeout)
+        try:  # the reader's task may be cancelled while the request is out
+            with one_attempt() as attempt, taking(self.cache, lock, token, self.lock_timeout):
+                if await self.cache.alease(lock, token, self.lock_timeout):
+                    return token
+                if attempt.failures:
+                    lost(self.cache, lock, token, self.lock_timeout, SETTLE)
+        except BaseException:
+            self._unclaim_here(lock)
+            raise
         self._unclaim_here(lock)
         return None
 

@@ -30,10 +30,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from cache.backend.base import LOST_LEASES, Attempt, CacheBackend, one_attempt
+from cache.backend.base import LOST_LEASES, CacheBackend, Claim, one_attempt
 from cache.errors import CacheError
 
 __all__ = [
@@ -41,10 +41,13 @@ __all__ = [
     "MAX_DELAY",
     "MAX_OWED",
     "RELEASER",
+    "SETTLE",
     "Releaser",
     "agive_back",
+    "claiming",
     "give_back",
     "lost",
+    "taking",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,10 @@ FIRST_DELAY = 0.05
 MAX_DELAY = 0.25
 #: Releases a process owes at most.
 MAX_OWED = 1024
+#: Seconds before giving back the lock of a request left without its answer: by
+#: then it has landed, or will be refused (a lease request is refused past its
+#: caller's socket timeout, 0.25 s by default), so "no such lock" is final.
+SETTLE = 0.5
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class _Owed:
     key: str
     token: str
     until: float  # the releaser's clock: past it the lock has expired by itself
+    after: float  # not tried before (a request that may still land)
 
 
 class Releaser:
@@ -92,10 +100,16 @@ class Releaser:
         self._thread: threading.Thread | None = None
         _ALL.add(self)
 
-    def owe(self, cache: CacheBackend, key: str, token: str, lifetime: float) -> None:
-        """Owe the release of ``key`` held by ``token``, whose lock lives ``lifetime`` s at most."""
+    def owe(
+        self, cache: CacheBackend, key: str, token: str, lifetime: float, after: float = 0.0
+    ) -> None:
+        """Owe the release of ``key`` by ``token``, whose lock lives ``lifetime`` s at most.
+
+        ``after``: seconds before the first try (the request taking it may still land).
+        """
         with self._lock:
-            self._owed[token] = _Owed(cache, key, token, self.clock() + lifetime)
+            now = self.clock()
+            self._owed[token] = _Owed(cache, key, token, now + lifetime, now + after)
             self._owed.move_to_end(token)
             while len(self._owed) > self.max_owed:
                 self._owed.popitem(last=False)  # its lock expires by itself
@@ -125,7 +139,7 @@ class Releaser:
             batch = list(self._owed.values())
         failing: set[int] = set()
         for owed in batch:
-            if id(owed.cache) in failing:
+            if id(owed.cache) in failing or owed.after > now:
                 continue
             confirmed = _release(owed)
             with self._lock:
@@ -187,37 +201,73 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 RELEASER = Releaser()
 
 
-def lost(cache: CacheBackend, key: str, token: str, lifetime: float) -> None:
+def lost(cache: CacheBackend, key: str, token: str, lifetime: float, after: float = 0.0) -> None:
     """Note the lease of ``key`` by ``token`` held by nobody, and owe its release.
 
-    ``lifetime``: seconds the lock may still live (its lease, or a claim's timeout).
+    ``lifetime``: seconds the lock may still live (its lease, or a claim's
+    timeout); ``after``: seconds before the first try (:data:`SETTLE` when
+    the request taking it may still land).
     """
     LOST_LEASES.add(token)
-    RELEASER.owe(cache, key, token, lifetime)
+    RELEASER.owe(cache, key, token, lifetime, after)
 
 
-def _settle(cache: CacheBackend, key: str, token: str, lifetime: float, attempt: Attempt) -> None:
-    if attempt.failed:
-        lost(cache, key, token, lifetime)
+@contextlib.contextmanager
+def taking(cache: CacheBackend, key: str, token: str, lifetime: float) -> Iterator[None]:
+    """Run a request that may take the lock ``key`` for ``token``: :func:`lost` if it raises.
+
+    A request left without its answer (the caller's task cancelled while it
+    was out, a strict engine's error) may take the lock all the same: nobody
+    would hold it, and every waiter would wait for the lease (issue 11).
+    """
+    try:
+        yield
+    except BaseException:
+        lost(cache, key, token, lifetime, SETTLE)
+        raise
+
+
+@contextlib.contextmanager
+def claiming(cache: CacheBackend, claim: Claim | None) -> Iterator[None]:
+    """Run a read that may take ``claim``: :func:`taking`, and lost if a call of it failed.
+
+    A read whose request was sent and failed may take the claim all the same
+    (a paused server applies it when it resumes).
+    """
+    if claim is None:
+        yield
+        return
+    with one_attempt() as attempt, taking(cache, claim.key, claim.token, claim.timeout):
+        failures = attempt.failures
+        yield
+        if attempt.failures > failures:
+            lost(cache, claim.key, claim.token, claim.timeout, SETTLE)
 
 
 def give_back(cache: CacheBackend, key: str, token: str, lifetime: float) -> None:
     """Release the lease of ``key`` by ``token`` now; if unconfirmed, note it :func:`lost`.
 
     Part of the running attempt, if any: after a failure of it the release is
-    not sent, and is owed instead. Never raises :class:`CacheError`.
+    not sent, and is owed instead. Never raises :class:`CacheError`; a release
+    cut short (``KeyboardInterrupt``, a cancelled task) is owed, and re-raised.
     """
-    with one_attempt() as attempt, contextlib.suppress(CacheError):
-        try:
-            cache.delete_if_equals(key, token)
-        finally:
-            _settle(cache, key, token, lifetime, attempt)
+    with (
+        one_attempt() as attempt,
+        contextlib.suppress(CacheError),
+        taking(cache, key, token, lifetime),
+    ):
+        cache.delete_if_equals(key, token)
+        if attempt.failed:
+            lost(cache, key, token, lifetime)
 
 
 async def agive_back(cache: CacheBackend, key: str, token: str, lifetime: float) -> None:
     """Async :func:`give_back`."""
-    with one_attempt() as attempt, contextlib.suppress(CacheError):
-        try:
-            await cache.adelete_if_equals(key, token)
-        finally:
-            _settle(cache, key, token, lifetime, attempt)
+    with (
+        one_attempt() as attempt,
+        contextlib.suppress(CacheError),
+        taking(cache, key, token, lifetime),
+    ):
+        await cache.adelete_if_equals(key, token)
+        if attempt.failed:
+            lost(cache, key, token, lifetime)

@@ -14,6 +14,7 @@ Used by the HTTP middlewares, stale-while-revalidate and ``@cached``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
 import time
@@ -22,9 +23,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from cache.advanced._refresher import LEASE, Renewal, lease_for
-from cache.advanced._releaser import agive_back, give_back
+from cache.advanced._releaser import agive_back, give_back, taking
 from cache.backend.base import LOST_LEASES, CacheBackend, Entry, one_attempt
 from cache.backend.validation import reserved_key
+from cache.errors import CacheError
 
 T = TypeVar("T")
 
@@ -304,7 +306,8 @@ class FillLock(Generic[T]):
             deadline, vacant, delays = time.monotonic() + self.wait, False, poll_delays()
             while True:
                 failures = attempt.failures
-                took = self.cache.lease(self.key, self.token, self.lock_timeout)
+                with taking(self.cache, self.key, self.token, self.lock_timeout):
+                    took = self.cache.lease(self.key, self.token, self.lock_timeout)
                 self._took(took, in_loop=False, unconfirmed=attempt.failures > failures)
                 # Read even with the lock: its last holder may have stored just now.
                 found = self.usable(self.cache.get_entry(self.entry_key))
@@ -315,8 +318,10 @@ class FillLock(Generic[T]):
                 step = self._after(self.cache.get(self.key), vacant)
                 if step == "give up":
                     return None  # no lock to take and none held: the backend is not answering
-                if step == "break" and self.cache.delete_if_equals(self.key, self._holder):
-                    LOST_LEASES.discard(self._holder)
+                if step == "break":
+                    with contextlib.suppress(CacheError):  # best effort: the lease runs out
+                        if self.cache.delete_if_equals(self.key, self._holder):
+                            LOST_LEASES.discard(self._holder)
                 vacant = step == "look"
                 if step == "sleep":
                     time.sleep(next(delays))
@@ -327,7 +332,8 @@ class FillLock(Generic[T]):
             deadline, vacant, delays = time.monotonic() + self.wait, False, poll_delays()
             while True:
                 failures = attempt.failures
-                took = await self.cache.alease(self.key, self.token, self.lock_timeout)
+                with taking(self.cache, self.key, self.token, self.lock_timeout):  # cancelled
+                    took = await self.cache.alease(self.key, self.token, self.lock_timeout)
                 self._took(took, in_loop=True, unconfirmed=attempt.failures > failures)
                 found = self.usable(await self.cache.aget_entry(self.entry_key))
                 if found is not None or took:
@@ -337,8 +343,10 @@ class FillLock(Generic[T]):
                 step = self._after(await self.cache.aget(self.key), vacant)
                 if step == "give up":
                     return None
-                if step == "break" and await self.cache.adelete_if_equals(self.key, self._holder):
-                    LOST_LEASES.discard(self._holder)
+                if step == "break":
+                    with contextlib.suppress(CacheError):
+                        if await self.cache.adelete_if_equals(self.key, self._holder):
+                            LOST_LEASES.discard(self._holder)
                 vacant = step == "look"
                 if step == "sleep":
                     await asyncio.sleep(next(delays))

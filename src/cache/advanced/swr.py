@@ -26,13 +26,13 @@ from cache._types import Duration
 from cache.advanced import keyguard
 from cache.advanced._oversize import uncached_if_too_large
 from cache.advanced._refresher import Refresher
-from cache.advanced._releaser import agive_back, give_back, lost
+from cache.advanced._releaser import agive_back, claiming, give_back
 from cache.advanced.coordination import AsyncSingleFlight, FillLock, SingleFlight
 from cache.advanced.envelope import Envelope
 from cache.advanced.keyguard import guard_key, guard_tag
 from cache.advanced.statistics import NULL_RECORDER, StatsRecorder
 from cache.advanced.tags import CacheTag, check_tags
-from cache.backend.base import CacheBackend, Claim, Entry, current_attempt, one_attempt
+from cache.backend.base import CacheBackend, Claim, Entry, one_attempt
 from cache.backend.validation import MAX_KEY_LENGTH, check_key, check_seconds, reserved_key
 from cache.errors import CacheTypeError
 
@@ -144,9 +144,6 @@ class StaleWhileRevalidateCache:
         """Decide between a fresh hit, a stale hit with a refresh, and a miss."""
         now, env = self._clock(), self._read(entry)
         claimed = claim.token if claim is not None and entry.claimed else None
-        if claim is not None and (attempt := current_attempt()) is not None and attempt.failures:
-            # A paused server may take it when it resumes: owe its release.
-            lost(self.cache, claim.key, claim.token, claim.timeout)
         if env is not None and env.is_servable(now) and not env.is_fresh(now):
             return _Look(env, stale=True, refresh=True, claimed=claimed)
         # A lock the read took but does not need (backend and clock disagree by a
@@ -203,7 +200,9 @@ class StaleWhileRevalidateCache:
     def _get(self, job: _Job, started: float) -> tuple[Any, bool]:
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
         # Entry, tag versions and refresh lock: one read.
-        look = self._look(self.cache.get_entry(job.key, claim), claim)
+        with claiming(self.cache, claim):
+            entry = self.cache.get_entry(job.key, claim)
+        look = self._look(entry, claim)
         if look.give_back is not None:
             give_back(self.cache, self._lock_key(job.key), look.give_back, self.lock_timeout)
         if look.env is None:
@@ -331,7 +330,9 @@ class StaleWhileRevalidateCache:
 
     async def _aget(self, job: _Job, started: float) -> tuple[Any, bool]:
         claim = self._claim_for(job.key, job.stale_timeout) if job.stale_timeout else None
-        look = self._look(await self.cache.aget_entry(job.key, claim), claim)
+        with claiming(self.cache, claim):  # lost if the read fails or is cancelled
+            entry = await self.cache.aget_entry(job.key, claim)
+        look = self._look(entry, claim)
         if look.give_back is not None:
             await agive_back(self.cache, self._lock_key(job.key), look.give_back, self.lock_timeout)
         if look.env is None:

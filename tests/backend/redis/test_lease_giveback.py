@@ -8,6 +8,10 @@ own process break such a lock at once (``LOST_LEASES``); a waiter of another
 process, B, cannot know. A keeps giving the lease back in the background, so
 once the server resumes (SIGCONT) B gets through within the socket timeout
 and a margin, not after the lease (3 s) has run out.
+
+A caller cancelled while its lease request is out (an impatient
+``asyncio.wait_for``) does not know whether the lock was taken: the request
+may still land. It is noted lost, and given back, all the same.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from cache.advanced import StaleWhileRevalidateCache
+from cache._types import MISSING
+from cache.advanced import FillLock, StaleWhileRevalidateCache
 from cache.backend import RedisCache
+from cache.backend.base import Entry
 from cache.testing.redis_server import RedisServer
 
 SOCKET_TIMEOUT = 0.25
@@ -111,3 +117,37 @@ def test_issue_11_another_process_gets_through_soon_after_a_hung_server_resumes(
         server.resume()
         raw.close()
         cache.close()
+
+
+def _stored(entry: Entry) -> object:
+    return None if entry.value is MISSING else entry.value
+
+
+async def test_issue_11_a_caller_cancelled_while_its_lease_request_is_out_leaves_no_lock(
+    server: RedisServer,
+) -> None:
+    cache = RedisCache(server.url, namespace="t", socket_timeout=SOCKET_TIMEOUT)
+    raw = redis.Redis.from_url(server.url)
+    lock = FillLock(cache, "page", _stored, wait=5)
+    await cache.alease("warm", "w", 1)  # connected, script loaded: the request goes out at once
+    server.pause()
+    try:
+        waiting = asyncio.create_task(lock.aacquire_or_wait())
+        await asyncio.sleep(0.05)  # the lease request is out, in the paused server's buffer
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await lock.arelease()  # the caller's ``finally``: as far as it knows, it holds nothing
+    finally:
+        server.resume()  # the server applies the request now: the lock is taken, for nobody
+    resumed = time.monotonic()
+    try:
+        assert raw.get("t:__cache__:fill:page") is not None
+        while raw.exists("t:__cache__:fill:page") and time.monotonic() - resumed < 5:
+            await asyncio.sleep(0.01)
+        gone = time.monotonic() - resumed
+        print(f"\nthe lock was gone {gone:.3f} s after the server resumed")
+        assert gone <= SOCKET_TIMEOUT + MARGIN
+    finally:
+        raw.close()
+        await cache.aclose()

@@ -338,3 +338,20 @@ def test_each_cluster_node_has_its_own_circuit_and_an_attempt_gives_up_on_a_fail
     assert policy.allow("get", "127.0.0.1:7001") is True  # the next operation tries again
     clock.advance(1.0)
     assert policy.allow("get", "127.0.0.1:7002") is True  # the cooldown is over
+
+
+def test_a_pool_out_of_connections_is_no_outage(redis_server: RedisServer) -> None:
+    cache = RedisCache(redis_server.url, namespace="pool", max_connections=1)
+    pool = cache.client.connection_pool
+    held = pool.get_connection()  # the pool's only connection, busy elsewhere
+    try:
+        for _ in range(5):
+            assert cache.get("k") is None  # a miss: the command was never sent
+        assert cache.outage.errors == 5
+        assert cache.outage.allow()  # the circuit stays closed: the server said nothing
+        with pytest.raises(BackendUnavailableError, match="no free connection"):
+            cache.delete("k")
+    finally:
+        pool.release(held)
+    assert cache.delete("k") is False  # a connection again: the server answers
+    cache.close()

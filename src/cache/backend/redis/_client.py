@@ -46,6 +46,7 @@ __all__ = [
     "ClientOptions",
     "OutagePolicy",
     "close_sync_client",
+    "is_exhausted",
     "is_refusal",
     "make_async_client",
     "make_sync_client",
@@ -157,6 +158,14 @@ FAILURES = (RedisError, RedisClusterException)
 #: Error replies that mean "not now" (a cluster reconfiguring, a replica
 #: answering for a primary that is gone): outages, not refusals.
 _UNAVAILABLE_REPLIES = (ClusterDownError, TryAgainError, ReadOnlyError, AskError)
+
+
+def is_exhausted(exc: BaseException) -> bool:
+    """Return True if ``exc`` is the client's pool out of connections (``MaxConnectionsError``).
+
+    The command was never sent, and the server says nothing: no outage.
+    """
+    return isinstance(exc, RedisConnectionError) and "Too many connections" in str(exc)
 
 
 def is_refusal(exc: BaseException) -> bool:
@@ -319,6 +328,24 @@ class OutagePolicy:
         if raises:
             raise BackendUnavailableError(
                 f"Redis {operation} failed and was not applied: {exc}"
+            ) from exc
+
+    def exhausted(self, operation: str, exc: BaseException, scope: str = "") -> None:
+        """Count a call the pool had no connection for: not sent, the circuit left alone.
+
+        Under load every connection may be busy (50 tasks and their background
+        refreshes): no sign of the server's health. Raises as :meth:`failed`.
+        """
+        attempt = current_attempt()
+        if attempt is not None:
+            attempt.note(scope, sent=False)
+        with self._lock:
+            self.errors += 1
+        self.stats.record_error()
+        self._outage_log.warn("Redis %s found no free connection in the pool: %r", operation, exc)
+        if self._raises(operation):
+            raise BackendUnavailableError(
+                f"Redis {operation} was not sent: no free connection in the pool ({exc})"
             ) from exc
 
     def refusal(self, operation: str, exc: BaseException, scope: str = "") -> None:

@@ -26,6 +26,7 @@ from cache.backend.redis._client import (
     ClientOptions,
     OutagePolicy,
     close_sync_client,
+    is_exhausted,
     is_refusal,
     make_sync_client,
 )
@@ -230,7 +231,9 @@ class RedisConnection:
     def _failed(
         self, name: str, exc: Exception, fallback: Any, replies: bool, scope: str = ""
     ) -> Any:
-        if not is_refusal(exc):
+        if is_exhausted(exc):
+            self.outage.exhausted(name, exc, scope)
+        elif not is_refusal(exc):
             self.outage.failed(name, exc, scope)
         elif replies:
             raise exc
