@@ -100,7 +100,7 @@ def _lru_dict(capacity: int) -> Made:
     return c, c.get, c.__setitem__, None
 
 
-OURS = Peer("cache.InMemoryCache", "S3-FIFO + TinyLFU admission", _ours, thread_safe=True)
+OURS = Peer("cache.InMemoryCache", "W-TinyLFU, window sized by returns", _ours, thread_safe=True)
 PEERS = [
     OURS,
     Peer("cachebox.LRUCache", "LRU", _cachebox_lru, thread_safe=True),
