@@ -51,9 +51,15 @@ ensure_chromium() {
 
 # The optional compiled core (scripts/build-compiled): a C compiler and the Python headers.
 ensure_compiler() {
-    local include
+    local include version
     include=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+    version=$(.venv/bin/python -c "import sys; print('%d.%d' % sys.version_info[:2])")
     if ! command -v gcc >/dev/null || [ ! -f "$include/Python.h" ]; then
-        _apt_install gcc python3-dev
+        # The headers of the venv's own Python (Debian: python3.11-dev for 3.11).
+        _apt_install gcc "python${version}-dev"
+    fi
+    if [ ! -f "$include/Python.h" ]; then
+        echo "no Python.h in $include: install the headers of Python $version, then rerun" >&2
+        exit 1
     fi
 }

@@ -347,3 +347,31 @@ def test_a_dropped_cache_frees_its_entries_at_once() -> None:
         ref = weakref.ref(value)
         del cache, value
         assert ref() is None, bound
+
+
+def test_a_subclass_shadowing_default_timeout_still_works() -> None:
+    class Shadowing(InMemoryCache):
+        default_timeout = 30  # a plain class attribute in place of the descriptor
+
+    cache = with_core(Shadowing(4))
+    cache.set("a", 1)
+    assert cache.get("a") == 1
+
+
+def test_info_says_compiled_only_where_the_core_runs() -> None:
+    class Both(InMemoryCache):
+        def get(self, key: str, default: Any = None) -> Any:
+            return super().get(key, default)
+
+        def set(self, key: str, value: Any, timeout: Any = None) -> Any:
+            return super().set(key, value, timeout)
+
+    assert Both(4).info()["compiled"] is False
+    assert with_core(InMemoryCache(4)).info()["compiled"] is True
+
+
+def test_a_copy_keeps_a_get_the_user_put_on_the_instance() -> None:
+    cache = with_core(InMemoryCache(4))
+    cache.get = lambda key, default=None: "wrapped"  # type: ignore[method-assign]
+    assert copy.copy(cache).get("x") == "wrapped"
+    assert copy.copy(with_core(InMemoryCache(4))).info()["compiled"] is COMPILED

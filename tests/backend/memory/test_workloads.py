@@ -51,3 +51,10 @@ def test_a_loop_longer_than_the_cache_keeps_most_of_what_fits() -> None:
 def test_a_shifting_working_set_hits_at_least_as_often_as_lru() -> None:
     trace = workloads.shifting(5_000, 60_000, 6_000)
     assert hit_ratio(Engine, trace, 1_000) >= hit_ratio(LRU, trace, 1_000)
+
+
+def test_a_short_recency_stream_stays_near_lru_while_the_window_grows() -> None:
+    # The window starts at a tenth of the cache and grows over about ten cache
+    # sizes of requests: 0.702 against LRU's 0.705 over these 60.
+    trace = workloads.recency(60_000, mean_age=400)
+    assert hit_ratio(Engine, trace, 1_000) >= hit_ratio(LRU, trace, 1_000) - 0.005

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, overload
 
-__all__ = ["COMPILED", "DefaultTimeout", "bind_core", "getstate", "setstate"]
+__all__ = ["COMPILED", "DefaultTimeout", "bind_core", "compiled", "getstate", "setstate"]
 
 
 def _load() -> Any:
@@ -53,9 +53,10 @@ def bind_core(cache: Any, module: Any = None) -> Any:
         engine._pure_set,  # for what the core leaves to the engine
         functools.partial(_revive, engine),
     )
-    if engine.get is engine._pure_get:  # not overridden by a subclass
+    # Not where a subclass overrides them, nor over a user's own (kept by a copy).
+    if engine.get is engine._pure_get and "get" not in state:
         state["get"] = core.get
-    if engine.set is engine._pure_set:
+    if engine.set is engine._pure_set and "set" not in state:
         state["set"] = core.set
     return core
 
@@ -78,12 +79,27 @@ def _revive(engine: type, state: dict[str, Any]) -> Any:
     return cache
 
 
-_BOUND = frozenset({"get", "set", "_core"})
+def _core_methods(cache: Any) -> set[str]:
+    """Return which of ``get`` and ``set`` on the instance are its core's (not a user's)."""
+    state = vars(cache)
+    core = state.get("_core")
+    if core is None:
+        return set()
+    return {name for name in ("get", "set") if name in state and state[name] == getattr(core, name)}
+
+
+def compiled(cache: Any) -> bool:
+    """Whether ``get`` or ``set`` of ``cache`` runs its compiled core."""
+    return bool(_core_methods(cache))
 
 
 def getstate(cache: Any) -> dict[str, Any]:
-    """Return the cache's attributes less its core (copy, deepcopy and pickle call this)."""
-    return {name: value for name, value in vars(cache).items() if name not in _BOUND}
+    """Return the cache's attributes less its core (copy, deepcopy and pickle call this).
+
+    A ``get`` or ``set`` a user put on the instance is kept; the core's are not.
+    """
+    drop = _core_methods(cache) | {"_core"}
+    return {name: value for name, value in vars(cache).items() if name not in drop}
 
 
 def setstate(cache: Any, state: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from cache._types import MISSING, Missing, Timeout
 from cache.backend.base import CacheBackend, Claim, Entry, check_claim, check_lease
 from cache.backend.memory._index import MemoryIndexMixin
 from cache.backend.memory._locks import WriteLock
-from cache.backend.memory._native import DefaultTimeout, bind_core, getstate, setstate
+from cache.backend.memory._native import DefaultTimeout, bind_core, compiled, getstate, setstate
 from cache.backend.memory._policy import EvictionPolicy
 from cache.backend.memory._record import EXPIRES, FREQ, VALUE, Record
 from cache.backend.memory._sorted_index import SortedIndex
@@ -89,7 +89,9 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
         sizeof: Callable[[Any], int] | None = None,
     ) -> None:
         self._init_store(max_entries, max_bytes, sizeof)
-        self.default_timeout = check_default_timeout(default_timeout)
+        # Set directly too: a subclass may shadow the descriptor with a class attribute.
+        self._default_timeout = check_default_timeout(default_timeout)
+        self.default_timeout = self._default_timeout
         self._clock = clock
         self._data: dict[str, Record] = {}
         self._lookup = self._data.get  # bound once: saves an attribute load per get
@@ -112,7 +114,7 @@ class InMemoryCache(MemoryIndexMixin, RecordStore, CacheBackend):
             "entries": len(self),
             "max_entries": self.max_entries,
             "evictions": self.evictions,
-            "compiled": self._core is not None,  # get and set run the compiled core
+            "compiled": compiled(self),  # get or set runs the compiled core
         }
         if self._sizeof is not None:
             info["bytes"], info["max_bytes"] = self._bytes, self.max_bytes
