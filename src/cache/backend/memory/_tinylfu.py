@@ -93,7 +93,8 @@ class WindowTinyLFU:
         self._lens = [0, 0, 0]  # live records per queue
         self._live = 0
         self._dead = 0  # records forgotten since the queues were last compacted
-        self._window = self._bounds()[0]
+        self._low, self._high = self._bounds()  # the window's, kept: admit runs per miss
+        self._window = self._low
         #: Keys turned away, and keys evicted from the main area, with the tick they left.
         self._turned_away: OrderedDict[str, int] = OrderedDict()
         self._evicted: OrderedDict[str, int] = OrderedDict()
@@ -120,8 +121,7 @@ class WindowTinyLFU:
             and sketch.frequency(key) - 1 <= _NEW
         ) or (evicted is not None and now - evicted <= _EVICTED_AGE * capacity)
         share = self._returns = self._returns + (returned - self._returns) / self.capacity
-        low, high = self._bounds()
-        self._window = min(high, max(low, self._window + _GAIN * (share - _RECENCY)))
+        self._window = min(self._high, max(self._low, self._window + _GAIN * (share - _RECENCY)))
         record[SLOT] = _SMALL
         self._queues[_SMALL].append(record)
         self._lens[_SMALL] += 1
@@ -180,8 +180,8 @@ class WindowTinyLFU:
         capacity = max(1, capacity)
         share = self._window / self.capacity
         self.capacity = capacity
-        low, high = self._bounds()
-        self._window = min(high, max(low, share * capacity))
+        self._low, self._high = self._bounds()
+        self._window = min(self._high, max(self._low, share * capacity))
 
     def clear(self) -> None:
         """Forget every record, every count, every ghost and the learnt window size."""
