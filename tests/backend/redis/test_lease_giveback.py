@@ -22,7 +22,6 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 import redis
@@ -60,15 +59,6 @@ def other_process() -> Iterator[ProcessPoolExecutor]:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         pool.submit(warm).result(60)
         yield pool
-
-
-@pytest.fixture
-def server(tmp_path: Path, new_server: type[RedisServer]) -> Iterator[RedisServer]:
-    """A server of this test's own, to pause."""
-    started = new_server(tmp_path)
-    started.start()
-    yield started
-    started.stop()
 
 
 def _fill_in_this_process(cache: RedisCache, server: RedisServer, mode: str) -> str:

@@ -12,7 +12,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,15 +28,6 @@ from cache.testing.redis_server import RedisServer
 SOCKET_TIMEOUT = 0.25
 #: The bound of issue 4: no caller is stalled past its socket timeout and this.
 MARGIN = 0.5
-
-
-@pytest.fixture
-def server(tmp_path: Path, new_server: type[RedisServer]) -> Iterator[RedisServer]:
-    """A server of this test's own, to pause."""
-    started = new_server(tmp_path)
-    started.start()
-    yield started
-    started.stop()
 
 
 @pytest.fixture
