@@ -128,25 +128,17 @@ def test_incr_on_a_serialized_value_is_a_type_error(cache: RedisCache) -> None:
 # -- outages of a real server ---------------------------------------------------------
 
 
-@pytest.fixture
-def lone_server(tmp_path: Path, new_server: type[RedisServer]) -> Iterator[RedisServer]:
-    server = new_server(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_outage_degrades_to_misses_then_recovers(
-    lone_server: RedisServer, caplog: pytest.LogCaptureFixture
+    server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     stats = CacheStatistics()
-    cache = RedisCache(lone_server.url, stats=stats)
+    cache = RedisCache(server.url, stats=stats)
     cache.outage.cooldown = 0.05
     cache.set("k", "v")
     cache.index_add("ix", {"page:1": 1.0})
     assert cache.get("k") == "v"
 
-    lone_server.stop()
+    server.stop()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="cache.backend.redis"):
         for _ in range(20):
@@ -174,7 +166,7 @@ def test_outage_degrades_to_misses_then_recovers(
     manager.cache_content("page", "home", "<h1>")
     assert manager.get_cached_content("page", "home") is None
 
-    lone_server.start()  # same port: the cache recovers without a restart
+    server.start()  # same port: the cache recovers without a restart
     for _ in range(100):
         cache.set("k", "back")
         if cache.get("k") == "back":
@@ -187,21 +179,21 @@ def test_outage_degrades_to_misses_then_recovers(
     cache.close()
 
 
-async def test_outage_async(lone_server: RedisServer) -> None:
-    cache = RedisCache(lone_server.url)
+async def test_outage_async(server: RedisServer) -> None:
+    cache = RedisCache(server.url)
     await cache.aset("k", "v")
     assert await cache.aget("k") == "v"
-    lone_server.stop()
+    server.stop()
     assert await cache.aget("k", "fallback") == "fallback"
     assert await cache.aadd("lock", 1) is False
     assert await cache.aget_many(["k"]) == {}
     await cache.aclose()
 
 
-def test_strict_mode_raises(lone_server: RedisServer) -> None:
-    cache = RedisCache(lone_server.url, strict=True)
+def test_strict_mode_raises(server: RedisServer) -> None:
+    cache = RedisCache(server.url, strict=True)
     cache.set("k", "v")
-    lone_server.stop()
+    server.stop()
     with pytest.raises(BackendUnavailableError, match="Redis get failed") as info:
         cache.get("k")
     assert isinstance(info.value, ConnectionError)
